@@ -1,0 +1,62 @@
+"""Reading activities: a customer's timeline and "my follow-ups"."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from peewee import JOIN
+
+from crm.accounts.models import User
+from crm.activities.models import Activity
+from crm.customers.models import Contact, Customer
+from crm.db import utcnow
+
+TIMELINE_PAGE = 20
+
+
+@dataclass
+class Timeline:
+    items: list
+    page: int
+    has_next: bool
+
+
+def timeline(customer, page: int = 1, per_page: int = TIMELINE_PAGE) -> Timeline:
+    Author = User.alias()
+    rows = list(Activity.select(Activity, Author.id, Author.display_name, Author.username,
+                                Contact.id, Contact.name)
+                .join(Author, JOIN.LEFT_OUTER, on=(Activity.user == Author.id), attr="author")
+                .switch(Activity)
+                .join(Contact, JOIN.LEFT_OUTER, on=(Activity.contact == Contact.id),
+                      attr="contact_row")
+                .where(Activity.customer == customer.id)
+                .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+                .paginate(page, per_page + 1))
+    return Timeline(rows[:per_page], page, len(rows) > per_page)
+
+
+@dataclass
+class FollowUps:
+    overdue: list
+    today: list
+    stale: list
+    stale_days: int
+
+
+def followups(user, scope, today: dt.date, stale_days: int, limit: int = 100) -> FollowUps:
+    """Open follow-ups of ``user`` (overdue, due today) and their customers not contacted for
+    ``stale_days``.  ``scope`` is the user's scoped customer query."""
+    base = (Activity.select(Activity, Customer.id, Customer.name, Customer.number)
+            .join(Customer, on=(Activity.customer == Customer.id), attr="customer_row")
+            .where((Activity.user == user.id) & (Activity.followup_done == False)  # noqa: E712
+                   & Activity.next_followup_on.is_null(False)
+                   & Customer.deleted_at.is_null()))
+    overdue = list(base.where(Activity.next_followup_on < today)
+                   .order_by(Activity.next_followup_on).limit(limit))
+    due = list(base.where(Activity.next_followup_on == today).order_by(Activity.id).limit(limit))
+    cutoff = utcnow() - dt.timedelta(days=stale_days)
+    stale = list(scope.where((Customer.owner == user.id) &
+                             (Customer.last_contacted_at.is_null() |
+                              (Customer.last_contacted_at < cutoff)))
+                 .order_by(Customer.last_contacted_at.asc(nulls="FIRST")).limit(limit))
+    return FollowUps(overdue, due, stale, stale_days)

@@ -1,0 +1,193 @@
+"""The ``crm`` command: init, demo, serve, worker, user create, plugins list, migrations."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+
+
+def _create_app(*_args, **_kwargs):
+    from crm import create_app
+    return create_app()
+
+
+class CrmGroup(FlaskGroup):
+    """A FlaskGroup whose plugin commands (``crm_register_commands``) are added at start-up."""
+
+    def list_commands(self, ctx):
+        self._load_plugin_commands_once(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            self._load_plugin_commands_once(ctx)
+            command = super().get_command(ctx, name)
+        return command
+
+    def _load_plugin_commands_once(self, ctx):
+        if getattr(self, "_plugin_commands_loaded", False):
+            return
+        self._plugin_commands_loaded = True
+        try:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+        except Exception:  # noqa: BLE001 - a broken app shows its error on the real command
+            return
+        app.extensions["crm.plugins"].call_all("crm_register_commands", cli=self)
+
+
+cli = CrmGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+               help="The CRM's command line.")
+
+
+@cli.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade the database (idempotent)."""
+    from flask import current_app
+
+    from crm import migrate
+    applied = migrate.upgrade(current_app)
+    for owner, names in applied.items():
+        for name in names:
+            click.echo(f"applied {owner}/{name}")
+    click.echo("database is up to date: " + current_app.config["DATABASE_URL"].split("@")[-1])
+
+
+@cli.command("demo")
+@click.option("--customers", default=320, show_default=True)
+@click.option("--seed", default=2026, show_default=True)
+@with_appcontext
+def demo_command(customers, seed):
+    """Fill the database with realistic demo data (idempotent)."""
+    from flask import current_app
+
+    from crm import demo, migrate
+    migrate.upgrade(current_app)
+    demo.load(current_app, customers=customers, seed=seed, echo=click.echo)
+
+
+@cli.group("user")
+def user_group():
+    """Manage users."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "manager", "sales", "service",
+                                                          "clerk"]))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default="")
+@with_appcontext
+def user_create(username, role, password, display_name):
+    """Create a user."""
+    from crm.accounts import services
+    from crm.db import database
+    with database.connection_context():
+        try:
+            user = services.create_user(username, password, role, display_name)
+        except services.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@cli.group("plugins")
+def plugins_group():
+    """Inspect plugins."""
+
+
+@plugins_group.command("list")
+@with_appcontext
+def plugins_list():
+    """Each plugin with its version, hooks and whether it is enabled."""
+    from flask import current_app
+    rows = current_app.extensions["crm.plugins"].info()
+    if not rows:
+        click.echo("no plugins")
+    for row in rows:
+        state = "enabled" if row.enabled else "disabled"
+        click.echo(f"{row.name}\t{row.version or '-'}\t{state}\t{', '.join(row.hooks)}")
+
+
+@cli.group("migrations")
+def migrations_group():
+    """Schema migrations (one history per owner: core and each plugin)."""
+
+
+@migrations_group.command("status")
+@with_appcontext
+def migrations_status():
+    from flask import current_app
+
+    from crm import migrate
+    for owner, rows in migrate.status(current_app).items():
+        for row in rows:
+            click.echo(f"{owner}\t{row.name}\t{row.applied or 'pending'}")
+
+
+@cli.command("worker")
+@click.option("--workers", default=2, show_default=True)
+@with_appcontext
+def worker_command(workers):
+    """Run the background job worker (huey consumer) with periodic tasks."""
+    from flask import current_app
+    huey = current_app.extensions["crm.huey"]
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer.run()
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="web worker processes")
+@click.option("--threads", default=4, show_default=True, help="threads per worker")
+@click.option("--no-worker", is_flag=True, help="do not start the job worker beside the server")
+def serve_command(host, port, workers, threads, no_worker):
+    """Serve with gunicorn (production WSGI), plus a job worker unless --no-worker."""
+    from crm import create_app
+    app = create_app()
+    from crm import migrate
+    migrate.upgrade(app)
+    worker = None
+    if not no_worker and not app.config["JOBS_IMMEDIATE"]:
+        worker = subprocess.Popen([sys.executable, "-m", "crm.cli", "worker"], env=os.environ.copy())
+    try:
+        _gunicorn(app, host, port, workers, threads)
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _gunicorn(app, host, port, workers, threads):
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 60)
+
+        def load(self):
+            return app
+
+    click.echo(f"serving on http://{host}:{port}")
+    Server().run()
+
+
+def main():
+    cli.main(prog_name="crm")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Reading customers: the filtered, sorted, paginated list (a fixed number of queries whatever
+the page size) and the data of the customer page."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from peewee import JOIN, fn
+
+from crm.accounts.models import User
+from crm.customers.models import Customer, CustomerTag, Tag
+from crm.customers.search import normalise_query
+from crm.db import utcnow
+
+SORTS = {
+    "recent": (Customer.created_at.desc(), Customer.id.desc()),
+    "name": (Customer.name.asc(), Customer.id.asc()),
+    "number": (Customer.number.asc(),),
+    "contacted": (Customer.last_contacted_at.desc(nulls="LAST"), Customer.id.desc()),
+    "stale": (Customer.last_contacted_at.asc(nulls="FIRST"), Customer.id.asc()),
+    "value": (Customer.value_class.asc(), Customer.id.desc()),
+}
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    owner: int | None = None
+    tag: int | None = None
+    value_class: str = ""
+    region: str = ""
+    industry: str = ""
+    stale_days: int | None = None
+    sort: str = "recent"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "Filters":
+        def as_int(name, low=None):
+            try:
+                value = int(args.get(name, ""))
+            except ValueError:
+                return None
+            return value if low is None or value >= low else None
+        sort = args.get("sort", "recent")
+        return cls(q=(args.get("q") or "").strip()[:100], owner=as_int("owner", 1),
+                   tag=as_int("tag", 1), value_class=(args.get("value_class") or "")[:1],
+                   region=(args.get("region") or "").strip()[:100],
+                   industry=(args.get("industry") or "").strip()[:100],
+                   stale_days=as_int("stale", 1), sort=sort if sort in SORTS else "recent",
+                   page=as_int("page", 1) or 1)
+
+    def args(self, **override) -> dict:
+        """Query-string arguments for links (empty values left out)."""
+        values = dict(q=self.q, owner=self.owner, tag=self.tag, value_class=self.value_class,
+                      region=self.region, industry=self.industry, stale=self.stale_days,
+                      sort=None if self.sort == "recent" else self.sort, page=self.page)
+        values.update(override)
+        if values.get("page") == 1:
+            values["page"] = None
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+    @property
+    def active(self) -> bool:
+        return any([self.q, self.owner, self.tag, self.value_class, self.region, self.industry,
+                    self.stale_days])
+
+
+@dataclass
+class Page:
+    rows: list
+    total: int
+    page: int
+    per_page: int
+    tags: dict = field(default_factory=dict)        # customer id -> [Tag]
+    columns: list = field(default_factory=list)     # plugin Column descriptors
+    column_values: dict = field(default_factory=dict)   # column name -> {customer id: value}
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def page_numbers(self, around: int = 2) -> list:
+        """1 … 4 5 [6] 7 8 … 20, with None for the gaps."""
+        wanted = {1, self.pages} | set(range(max(1, self.page - around),
+                                             min(self.pages, self.page + around) + 1))
+        out, last = [], 0
+        for n in sorted(wanted):
+            if n - last > 1:
+                out.append(None)
+            out.append(n)
+            last = n
+        return out
+
+
+def apply_filters(query, filters: Filters):
+    for term in normalise_query(filters.q):
+        query = query.where(Customer.search_text.contains(term))
+    if filters.owner:
+        query = query.where(Customer.owner == filters.owner)
+    if filters.tag:
+        query = query.where(Customer.id.in_(
+            CustomerTag.select(CustomerTag.customer).where(CustomerTag.tag == filters.tag)))
+    if filters.value_class:
+        query = query.where(Customer.value_class == filters.value_class)
+    if filters.region:
+        query = query.where(Customer.region == filters.region)
+    if filters.industry:
+        query = query.where(Customer.industry == filters.industry)
+    if filters.stale_days:
+        cutoff = utcnow() - dt.timedelta(days=filters.stale_days)
+        query = query.where(Customer.last_contacted_at.is_null() |
+                            (Customer.last_contacted_at < cutoff))
+    return query
+
+
+def list_page(scope, filters: Filters, per_page: int, columns=()) -> Page:
+    """One count, one page query (owner joined), one tags query, one query per plugin column."""
+    filtered = apply_filters(scope, filters)
+    total = filtered.count()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(filters.page, pages)
+    Owner = User.alias()
+    rows = list(filtered.select_extend(Owner.id, Owner.display_name, Owner.username)
+                .join(Owner, JOIN.LEFT_OUTER, on=(Customer.owner == Owner.id), attr="owner")
+                .order_by(*SORTS[filters.sort]).paginate(page, per_page))
+    result = Page(rows, total, page, per_page, columns=list(columns))
+    if rows:
+        ids = [c.id for c in rows]
+        for customer_id, tag_id, tag_name in (CustomerTag.select(CustomerTag.customer, Tag.id,
+                                                                 Tag.name)
+                                              .join(Tag).where(CustomerTag.customer.in_(ids))
+                                              .order_by(Tag.name).tuples()):
+            result.tags.setdefault(customer_id, []).append((tag_id, tag_name))
+        for column in result.columns:
+            result.column_values[column.name] = column.load(rows) or {}
+    return result
+
+
+def filter_choices(scope):
+    """Values offered by the filter selects: owners, tags, regions and industries in use."""
+    owners = list(User.select(User.id, User.display_name, User.username)
+                  .where(User.is_active == True).order_by(User.username))  # noqa: E712
+    tags = list(Tag.select().order_by(Tag.name).limit(200))
+    regions = [r for (r,) in scope.select(Customer.region).where(Customer.region != "")
+               .group_by(Customer.region).order_by(fn.COUNT(Customer.id).desc())
+               .limit(50).tuples()]
+    industries = [i for (i,) in scope.select(Customer.industry).where(Customer.industry != "")
+                  .group_by(Customer.industry).order_by(fn.COUNT(Customer.id).desc())
+                  .limit(50).tuples()]
+    return owners, tags, regions, industries

@@ -1,0 +1,72 @@
+"""How Chinese users search: name (1-2 characters too), full pinyin, pinyin initials ("zw" finds
+张伟), phone digits (the last 4 at a counter), customer number, e-mail.
+
+The keys are computed on save into ``Customer.search_text``, lower case, separated by spaces;
+a query matches when every one of its terms is a substring of it.  Heteronym characters in a
+person's surname (单 shan/dan, 曾 zeng/ceng, 区 ou/qu ...) are indexed under every reading.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pypinyin import Style, lazy_pinyin, pinyin
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_DIGITS = re.compile(r"\D+")
+
+
+def has_han(text: str) -> bool:
+    return bool(_HAN.search(text or ""))
+
+
+def pinyin_keys(name: str) -> set[str]:
+    """Full pinyin and initials of ``name`` (every reading of a heteronym first character)."""
+    name = (name or "").strip()
+    if not has_han(name):
+        return set()
+    rest_full = lazy_pinyin(name[1:], errors="default")
+    rest_initials = lazy_pinyin(name[1:], style=Style.FIRST_LETTER, errors="default")
+    first_readings = pinyin(name[0], style=Style.NORMAL, heteronym=True)[0] if _HAN.match(name[0]) \
+        else [name[0]]
+    keys = set()
+    for reading in dict.fromkeys([lazy_pinyin(name[0])[0]] + list(first_readings)):
+        full = (reading + "".join(rest_full)).lower()
+        initials = (reading[:1] + "".join(rest_initials)).lower()
+        keys.add(re.sub(r"\s+", "", full))
+        keys.add(re.sub(r"\s+", "", initials))
+    return keys
+
+
+def phone_digits(value: str) -> str:
+    """National digits of a stored E.164 number: +8613812345678 -> 13812345678."""
+    digits = _DIGITS.sub("", value or "")
+    if (value or "").startswith("+86") and digits.startswith("86"):
+        digits = digits[2:]
+    return digits
+
+
+def normalise_query(q: str) -> list[str]:
+    """The terms of a query: NFKC (full-width digits and letters), lower case, split on space."""
+    q = unicodedata.normalize("NFKC", q or "").lower().strip()
+    terms = []
+    for term in q.split():
+        if re.fullmatch(r"[\d\-()+]+", term):   # a phone number typed with separators
+            term = _DIGITS.sub("", term) or term
+        terms.append(term)
+    return terms[:6]
+
+
+def search_text(customer, contacts=()) -> str:
+    parts = [customer.name.lower(), (customer.number or "").lower()]
+    parts.extend(sorted(pinyin_keys(customer.name)))
+    for phone in [customer.phone] + [p for c in contacts for p in (c.mobile, c.phone)]:
+        if phone:
+            parts.append(phone_digits(phone))
+    for email in [customer.email] + [c.email for c in contacts]:
+        if email:
+            parts.append(email.lower())
+    for contact in contacts:
+        parts.append(contact.name.lower())
+        parts.extend(sorted(pinyin_keys(contact.name)))
+    return " ".join(dict.fromkeys(p for p in parts if p))

@@ -1,0 +1,80 @@
+"""The dashboard: a frame of cards (core and ``crm_dashboard_cards``), each loaded lazily."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+from peewee import fn
+
+from crm import access
+from crm.activities.models import Activity
+from crm.contrib import Card
+from crm.customers.models import Customer
+from crm.db import utcnow
+from crm.i18n import _l
+from crm.plugins import host
+from crm.web.htmx import render
+
+bp = Blueprint("dashboard", __name__)
+
+
+def _card_followups(user):
+    today = dt.date.today()
+    open_q = Activity.select().where((Activity.user == user.id) &
+                                     (Activity.followup_done == False) &  # noqa: E712
+                                     Activity.next_followup_on.is_null(False))
+    return Markup(render_template("dashboard/_card_followups.html",
+                                  overdue=open_q.where(Activity.next_followup_on < today).count(),
+                                  due=open_q.where(Activity.next_followup_on == today).count()))
+
+
+def _card_customers(user):
+    scope = access.scoped_customers(user)
+    week_ago = utcnow() - dt.timedelta(days=7)
+    return Markup(render_template(
+        "dashboard/_card_customers.html",
+        total=scope.count(),
+        new=scope.where(Customer.created_at >= week_ago).count(),
+        by_class=list(scope.select(Customer.value_class, fn.COUNT(Customer.id))
+                      .group_by(Customer.value_class).order_by(Customer.value_class).tuples())))
+
+
+def _card_activity(user):
+    week_ago = utcnow() - dt.timedelta(days=7)
+    rows = list(Activity.select(Activity.kind, fn.COUNT(Activity.id))
+                .where((Activity.user == user.id) & (Activity.occurred_at >= week_ago))
+                .group_by(Activity.kind).order_by(fn.COUNT(Activity.id).desc()).tuples())
+    return Markup(render_template("dashboard/_card_activity.html", rows=rows))
+
+
+def cards(user) -> list[Card]:
+    core = [Card("followups", _l("My follow-ups"), _card_followups, 10),
+            Card("activity", _l("My activities, last 7 days"), _card_activity, 20)]
+    if access.can(user, "customer.browse"):
+        core.append(Card("customers", _l("Customers"), _card_customers, 30))
+    return sorted(core + host().collect("crm_dashboard_cards", user=user), key=lambda c: c.order)
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render("dashboard/index.html", cards=cards(current_user))
+
+
+@bp.route("/dashboard/cards/<name>")
+@login_required
+def card(name: str):
+    found = {c.name: c for c in cards(current_user)}.get(name)
+    if found is None:
+        abort(404)
+    try:
+        body = found.render(current_user)
+        body = body if isinstance(body, Markup) else escape(body)
+        failed = False
+    except Exception as exc:  # noqa: BLE001 - a failing card answers 200 with an error card
+        host().record_failure(name, "card.render", exc)
+        body, failed = None, True
+    return render("dashboard/card.html", {"*": "dashboard/_card.html"}, card=found, body=body,
+                  failed=failed)

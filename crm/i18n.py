@@ -1,0 +1,43 @@
+"""Languages: flask-babel with zh_CN and en; locale from the user's setting, else
+Accept-Language.  Template filters format dates, numbers and money (fen -> CNY) for the locale."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal
+from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for forms)
+from flask_login import current_user
+
+
+def select_locale():
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or request.cookies.get("locale")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages, default=current_app.config[
+        "BABEL_DEFAULT_LOCALE"])
+
+
+def select_timezone():
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return None
+
+
+def money(fen) -> str:
+    """Integer fen to a localised CNY amount: 123456 -> ¥1,234.56."""
+    if fen is None:
+        return ""
+    return format_currency(fen / 100, "CNY")
+
+
+def init_app(app) -> None:
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone,
+          default_translation_directories="translations")
+    app.jinja_env.filters.update(
+        money=money,
+        date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
+        datetime=lambda d, fmt="short": format_datetime(d, fmt) if d else "",
+        number=lambda n: format_decimal(n) if n is not None else "",
+    )

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import fn
+
+from crm.purchases.models import Product, Purchase, PurchaseLine
+
+
+@dataclass
+class CustomerPurchases:
+    rows: list            # latest purchases, each with .line_rows
+    count: int
+    total_fen: int
+
+
+def for_customer(customer, limit: int = 10) -> CustomerPurchases:
+    count, total = (Purchase.select(fn.COUNT(Purchase.id), fn.COALESCE(fn.SUM(Purchase.total_fen), 0))
+                    .where((Purchase.customer == customer.id) & (Purchase.status == "completed"))
+                    .tuples().get())
+    rows = list(Purchase.select().where(Purchase.customer == customer.id)
+                .order_by(Purchase.purchased_at.desc()).limit(limit))
+    lines: dict = {}
+    if rows:
+        for line in (PurchaseLine.select(PurchaseLine, Product.name, Product.sku)
+                     .join(Product, attr="product_row")
+                     .where(PurchaseLine.purchase.in_([p.id for p in rows]))):
+            lines.setdefault(line.purchase_id, []).append(line)
+    for purchase in rows:
+        purchase.line_rows = lines.get(purchase.id, [])
+    return CustomerPurchases(rows, count, total)
+
+
+def fill_product_choices(form) -> None:
+    choices = [("", "—")] + [(str(p.id), f"{p.name} · ¥{p.price_fen / 100:,.2f}")
+                             for p in Product.select(Product.id, Product.name, Product.price_fen)
+                             .where(Product.active == True).order_by(Product.name)]  # noqa: E712
+    for entry in form.lines:
+        entry.product.choices = choices

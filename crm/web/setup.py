@@ -1,0 +1,116 @@
+"""Wiring of the web layer: htmx-flask, CSRF, login, compression, template globals, errors."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import get_locale
+from flask_compress import Compress
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+from markupsafe import Markup, escape
+
+from crm.db import database
+from crm.web.htmx import wants_partial
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from crm.accounts.models import User
+    return User.get_or_none((User.id == int(user_id)) & (User.is_active == True))  # noqa: E712
+
+
+def render_value(name: str, value, **context):
+    """Display a value, letting plugins render it (``crm_render_value``); always safe HTML."""
+    from flask import current_app
+    result = current_app.extensions["crm.plugins"].first(
+        "crm_render_value", name=name, value=value, context=context)
+    if result is None:
+        return escape("" if value is None else value)
+    return result if isinstance(result, Markup) else escape(result)
+
+
+def nav_items(user):
+    from flask import current_app
+
+    from crm import access
+    from crm.contrib import NavItem
+    from crm.i18n import _l
+    core = [
+        NavItem(_l("Dashboard"), "dashboard.index", 10),
+        NavItem(_l("Customers"), "customers.index", 20),
+        NavItem(_l("Follow-ups"), "activities.followups", 30),
+        NavItem(_l("Products"), "purchases.products", 60),
+        NavItem(_l("Admin"), "admin.users", 90, "user.manage"),
+    ]
+    extra = current_app.extensions["crm.plugins"].collect("crm_nav_items", user=user)
+    items = sorted(core + extra, key=lambda i: i.order)
+    return [i for i in items if not i.permission or access.can(user, i.permission)]
+
+
+def init_app(app) -> None:
+    Htmx(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    Compress(app)
+
+    from crm import access
+    from crm.activities.forms import KIND_LABELS, OUTCOME_LABELS
+    from crm.validation import display_phone
+    app.jinja_env.filters["phone"] = display_phone
+    app.jinja_env.globals.update(
+        kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+        render_value=render_value,
+        can=lambda permission, resource=None: access.can(current_user, permission, resource),
+        nav_items=lambda: nav_items(current_user),
+        wants_partial=wants_partial,
+        get_locale=get_locale,
+    )
+    app.jinja_env.add_extension("jinja2.ext.loopcontrols")
+
+    @app.route("/healthz")
+    def healthz():
+        try:
+            database.execute_sql("SELECT 1")
+            return jsonify(status="ok", database="ok")
+        except Exception as exc:  # noqa: BLE001
+            return jsonify(status="error", database=str(exc)), 503
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        if wants_partial():
+            # An expired token on an htmx request: reload the page to get a fresh one.
+            response = app.response_class("", 200)
+            response.headers["HX-Refresh"] = "true"
+            return response
+        return render_template("errors/error.html", code=400, message=error.description), 400
+
+    for code in (403, 404, 405, 409, 500):
+        app.register_error_handler(code, _error_page(code))
+
+    @app.after_request
+    def _remember_language(response):
+        lang = request.args.get("lang")
+        if lang and lang in app.config["LANGUAGES"]:
+            response.set_cookie("locale", lang, max_age=365 * 24 * 3600, samesite="Lax",
+                                httponly=True)
+        return response
+
+    @app.after_request
+    def _vary(response):
+        if response.mimetype == "text/html":
+            response.vary.add("HX-Request")
+        return response
+
+
+def _error_page(code):
+    def handler(_error):
+        if request.path.startswith("/api/"):
+            return jsonify(error=code), code
+        return render_template("errors/error.html", code=code, message=None), code
+    return handler
