@@ -134,7 +134,10 @@ def migrations_status():
 @with_appcontext
 def worker_command(workers):
     """Run the background job worker (huey consumer) with periodic tasks."""
+    import logging
+
     from flask import current_app
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     huey = current_app.extensions["crm.huey"]
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()

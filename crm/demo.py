@@ -89,7 +89,8 @@ def load(app, customers: int = 320, seed: int = 2026, echo=print) -> None:
         from crm.plugins import host
         host(app).call_all("crm_demo_data", app=app, rng=rng)
         from crm.events.services import dispatch_pending
-        dispatch_pending(host(app), app.config["OUTBOX_MAX_ATTEMPTS"])
+        while dispatch_pending(host(app), app.config["OUTBOX_MAX_ATTEMPTS"]):
+            pass
     echo(f"demo data ready: {customers} customers")
     _print_accounts(echo)
 
@@ -185,7 +186,8 @@ def _history(rng, customer, owner, products, created, now):
     count = min(int(rng.paretovariate(1.3)) + rng.randint(0, 3), 60)
     span = max((now - created).days, 1)
     for _ in range(count):
-        when = created + dt.timedelta(days=rng.randint(0, span), minutes=rng.randint(540, 1080))
+        when = min(created + dt.timedelta(days=rng.randint(0, span), minutes=rng.randint(0, 540)),
+                   now - dt.timedelta(minutes=rng.randint(5, 600)))
         if rng.random() < 0.3:
             lines = [(p.id, rng.choice([1, 1, 2, 3])) for p in rng.sample(products, rng.choice([1, 1, 2]))]
             record_purchase(customer, owner, lines, "", purchased_at=when)

@@ -60,10 +60,13 @@ def init_app(app) -> None:
 
     from crm import access
     from crm.activities.forms import KIND_LABELS, OUTCOME_LABELS
+    from crm.customers.forms import CHANNEL_LABELS, SOURCE_LABELS
     from crm.validation import display_phone
     app.jinja_env.filters["phone"] = display_phone
     app.jinja_env.globals.update(
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        source_label=lambda source: SOURCE_LABELS.get(source, source) if source else "—",
+        channel_label=lambda channel: CHANNEL_LABELS.get(channel, channel) if channel else "—",
         outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
         render_value=render_value,
         can=lambda permission, resource=None: access.can(current_user, permission, resource),
