@@ -57,6 +57,11 @@ class Customer(BaseModel):
 
     class Meta:
         table_name = "customer"
+        indexes = (
+            # The default list: live customers, newest first (an ordered index scan, no sort).
+            (("deleted_at", "created_at", "id"), False),
+            (("deleted_at", "name", "id"), False),
+        )
 
     def __str__(self) -> str:
         return self.name
@@ -102,3 +107,13 @@ class CustomerTag(BaseModel):
     class Meta:
         table_name = "customer_tag"
         primary_key = CompositeKey("customer", "tag")
+
+
+class SearchToken(BaseModel):
+    """The search index (see customers/search_tokens.py): prefix-searchable tokens per customer."""
+    token = CharField(max_length=32)
+    customer = ForeignKeyField(Customer, backref="+", on_delete="CASCADE", index=True)
+
+    class Meta:
+        table_name = "customer_search_token"
+        primary_key = CompositeKey("token", "customer")

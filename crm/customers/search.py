@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin, pinyin
 
@@ -20,11 +21,15 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text or ""))
 
 
-def pinyin_keys(name: str) -> set[str]:
+def pinyin_keys(name: str) -> frozenset[str]:
     """Full pinyin and initials of ``name`` (every reading of a heteronym first character)."""
-    name = (name or "").strip()
+    return _pinyin_keys((name or "").strip())
+
+
+@lru_cache(maxsize=65536)   # names repeat a lot (surnames, given names): imports get faster
+def _pinyin_keys(name: str) -> frozenset[str]:
     if not has_han(name):
-        return set()
+        return frozenset()
     rest_full = lazy_pinyin(name[1:], errors="default")
     rest_initials = lazy_pinyin(name[1:], style=Style.FIRST_LETTER, errors="default")
     first_readings = pinyin(name[0], style=Style.NORMAL, heteronym=True)[0] if _HAN.match(name[0]) \
@@ -35,7 +40,7 @@ def pinyin_keys(name: str) -> set[str]:
         initials = (reading[:1] + "".join(rest_initials)).lower()
         keys.add(re.sub(r"\s+", "", full))
         keys.add(re.sub(r"\s+", "", initials))
-    return keys
+    return frozenset(keys)
 
 
 def phone_digits(value: str) -> str:
