@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from peewee import JOIN, fn
 
@@ -100,7 +101,7 @@ def user_form(user_id: int | None = None):
                 user.save()
                 if form.password.data:
                     accounts.set_password(user, form.password.data)
-                    changes.append(("password", "", "(reset)"))
+                    changes.append(("password", "", "***"))
                 if changes:
                     audit.record("user_changed", current_user, "user", user.id, changes)
                 flash(_("User %(name)s saved.", name=user.username), "success")
@@ -140,5 +141,5 @@ def _outbox_counts():
 def outbox_retry():
     n = retry_dead()
     current_app.extensions["crm.tasks"]["dispatch_outbox"]()
-    flash(_("%(n)s events queued again.", n=n), "success")
+    flash(ngettext("%(num)s event queued again.", "%(num)s events queued again.", n), "success")
     return see_other(url_for("admin.plugins"))

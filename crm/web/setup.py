@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_compress import Compress
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -60,11 +61,17 @@ def init_app(app) -> None:
 
     from crm import access
     from crm.activities.forms import KIND_LABELS, OUTCOME_LABELS
-    from crm.customers.forms import CHANNEL_LABELS, SOURCE_LABELS
+    from crm.admin.forms import ROLE_LABELS
+    from crm.audit.labels import ACTION_LABELS, FIELD_LABELS
+    from crm.customers.forms import CHANNEL_LABELS, SOURCE_LABELS, VALUE_LABELS
     from crm.validation import display_phone
     app.jinja_env.filters["phone"] = display_phone
     app.jinja_env.globals.update(
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        value_label=lambda value: VALUE_LABELS.get(value, value),
+        field_label=lambda name: FIELD_LABELS.get(name, name),
+        action_label=lambda action: ACTION_LABELS.get(action, action),
         source_label=lambda source: SOURCE_LABELS.get(source, source) if source else "—",
         channel_label=lambda channel: CHANNEL_LABELS.get(channel, channel) if channel else "—",
         outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
@@ -91,7 +98,8 @@ def init_app(app) -> None:
             response = app.response_class("", 200)
             response.headers["HX-Refresh"] = "true"
             return response
-        return render_template("errors/error.html", code=400, message=error.description), 400
+        return render_template("errors/error.html", code=400, message=_(
+            "The form expired or was already sent. Go back, reload the page and try again.")), 400
 
     for code in (403, 404, 405, 409, 500):
         app.register_error_handler(code, _error_page(code))
