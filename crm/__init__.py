@@ -60,6 +60,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     for _plugin, blueprints in host.call_all("crm_register_blueprints", app=app):
         for blueprint in blueprints or []:
             app.register_blueprint(blueprint)
+    host.call_all("crm_register_commands", cli=app.cli)   # per app: `crm` and runner see them
     for name, plugin in host.pm.list_name_plugin():
         plugin_static = _plugin_static(plugin)
         if plugin_static:

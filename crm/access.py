@@ -44,8 +44,12 @@ def can(user, permission: str, resource=None) -> bool:
     from flask import current_app
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    votes = [v for _p, v in current_app.extensions["crm.plugins"].safe_call(
+    host = current_app.extensions["crm.plugins"]
+    voters = len(host.pm.hook.crm_permission_allowed.get_hookimpls())
+    votes = [v for _p, v in host.safe_call(
         "crm_permission_allowed", user=user, action=permission, resource=resource)]
+    if len(votes) < voters:   # a voter failed: it may have meant to deny, so fail closed
+        return False
     if any(v is False for v in votes):
         return False
     if any(v is True for v in votes):

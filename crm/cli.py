@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import click
-from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from flask.cli import FlaskGroup, with_appcontext
 
 
 def _create_app(*_args, **_kwargs):
@@ -15,32 +15,7 @@ def _create_app(*_args, **_kwargs):
     return create_app()
 
 
-class CrmGroup(FlaskGroup):
-    """A FlaskGroup whose plugin commands (``crm_register_commands``) are added at start-up."""
-
-    def list_commands(self, ctx):
-        self._load_plugin_commands_once(ctx)
-        return super().list_commands(ctx)
-
-    def get_command(self, ctx, name):
-        command = super().get_command(ctx, name)
-        if command is None:
-            self._load_plugin_commands_once(ctx)
-            command = super().get_command(ctx, name)
-        return command
-
-    def _load_plugin_commands_once(self, ctx):
-        if getattr(self, "_plugin_commands_loaded", False):
-            return
-        self._plugin_commands_loaded = True
-        try:
-            app = ctx.ensure_object(ScriptInfo).load_app()
-        except Exception:  # noqa: BLE001 - a broken app shows its error on the real command
-            return
-        app.extensions["crm.plugins"].call_all("crm_register_commands", cli=self)
-
-
-cli = CrmGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
                help="The CRM's command line.")
 
 
@@ -116,6 +91,21 @@ def plugins_list():
 @cli.group("migrations")
 def migrations_group():
     """Schema migrations (one history per owner: core and each plugin)."""
+
+
+@migrations_group.command("new")
+@click.argument("owner")
+@click.argument("name")
+@with_appcontext
+def migrations_new(owner, name):
+    """Write a numbered skeleton migration for OWNER (core or a plugin's name)."""
+    from flask import current_app
+
+    from crm import migrate
+    sets = {m.owner: m for m in migrate.all_sets(current_app)}
+    if owner not in sets:
+        raise click.ClickException(f"no migration history named {owner!r}: {', '.join(sets)}")
+    click.echo(migrate.runner_for(sets[owner]).create(name))
 
 
 @migrations_group.command("status")

@@ -1,4 +1,10 @@
-"""The small frozen dataclasses that descriptor hooks return.  Hooks return data, never HTML."""
+"""The small frozen dataclasses that descriptor hooks return.  Hooks return data, never HTML.
+
+Every name here is also importable from ``crm`` (``from crm import Panel``).  The ``plugin``
+field of ``Panel``, ``Card``, ``Column`` and ``FormField`` is filled in by the host with the
+name of the plugin that returned the descriptor (leave it out); the core uses it to name the
+plugin when a ``render`` or ``load`` fails.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,11 +26,13 @@ class Panel:
 
     ``render(customer, user)`` returns HTML (``markupsafe.Markup``, else it is escaped) and is
     called only by that request, so a slow or failing panel never delays or breaks the page.
+    ``name`` is a URL segment (``/customers/<id>/panels/<name>``): prefix it with your plugin.
     """
     name: str
     title: str
     render: Callable[[Any, Any], Any]
     order: int = 100
+    plugin: str = field(default="", compare=False)   # filled in by the host
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class Card:
     title: str
     render: Callable[[Any], Any]
     order: int = 100
+    plugin: str = field(default="", compare=False)   # filled in by the host
 
 
 @dataclass(frozen=True)
@@ -50,21 +59,24 @@ class Column:
     """An optional column of the customer list.
 
     ``load(customers)`` is called once per page with the page's customers and returns
-    ``{customer_id: value}``: one query per column whatever the page size (no N+1).
+    ``{customer_id: value}``: one query per column whatever the page size (no N+1).  The value
+    is displayed through ``crm_render_value`` with the name ``"column.<name>"``.
     """
     name: str
     label: str
     load: Callable[[list], dict]
     order: int = 100
+    plugin: str = field(default="", compare=False)   # filled in by the host
 
 
 @dataclass(frozen=True)
 class FormField:
     """A field a plugin adds to the customer create/edit form.
 
-    ``field`` is an unbound WTForms field (``StringField(...)``); ``load(customer)`` gives the
-    initial value for an edit; ``save(customer, value)`` is called inside the same database
-    transaction as the customer's own save, after it.
+    ``field`` is an unbound WTForms field (``StringField(...)``), added to the form as
+    ``x_<name>``; ``load(customer)`` gives the initial value for an edit; ``save(customer,
+    value)`` is called inside the same database transaction as the customer's own save, after
+    it (an exception there rolls the whole save back).
     """
     name: str
     field: Any
@@ -72,11 +84,16 @@ class FormField:
     save: Callable[[Any, Any], None] = lambda customer, value: None
     section: str = ""
     order: int = 100
+    plugin: str = field(default="", compare=False)   # filled in by the host
 
 
 @dataclass(frozen=True)
 class ValidationError:
-    """Returned by ``crm_validate_customer`` to block a save; ``field`` may be empty."""
+    """Returned by ``crm_validate_customer`` to block a save.
+
+    ``field`` names a core field (``"name"``) or a plugin field without its ``x_`` prefix;
+    empty, the message is shown at the top of the form.
+    """
     field: str
     message: str
 

@@ -1,8 +1,11 @@
 """Every hook the core offers: the plugin contract.
 
-Conventions (see docs/plugins.md for the reference with examples):
+Conventions (docs/plugins.md is the reference, with an example for each hook):
 
-* ``crm_register_*`` hooks run once, at start-up; an exception there stops start-up.
+* Implement a hook with ``@crm.hookimpl`` on a function named exactly like the spec; you may
+  leave out arguments you do not use.  An unknown or unmarked ``crm_*`` function stops start-up.
+* ``crm_register_*`` hooks run once, at start-up, through ``call_all``: an exception there
+  stops start-up (data integrity over uptime).
 * Descriptor hooks return lists of ``crm.contrib`` dataclasses, never HTML.  They are called
   through ``safe_call``: a failing plugin is logged and only its contribution is dropped.
 * ``crm_render_value`` is the only first-result hook.
@@ -17,10 +20,12 @@ hookspec = pluggy.HookspecMarker("crm")
 
 @hookspec
 def crm_register_models():
-    """Return the peewee model classes the plugin owns (tables prefixed with the plugin name).
+    """Return the peewee model classes the plugin owns.
 
-    They are used for ``crm init`` on an empty database and for test fixtures; the schema
-    itself is created and changed by the plugin's migrations (``crm_register_migrations``).
+    Called once at start-up.  Each must subclass ``crm.db.BaseModel`` and its table must be
+    prefixed with the plugin's name (``loyalty_account``); a model that is not the plugin's
+    own stops start-up.  The list is kept as ``host.models`` (tests create these tables);
+    the schema itself is created and changed by the plugin's migrations.
     """
 
 
@@ -28,13 +33,23 @@ def crm_register_models():
 def crm_register_migrations():
     """Return a list of ``crm.migrate.MigrationSet(owner, directory)``.
 
-    Each owner keeps its own history table; the core's migrations always run first.
+    Called at start-up and by ``crm init``.  ``owner`` is the plugin's name; each owner keeps
+    its own history table ``migrations_<owner>``; the core's migrations always run first.
+    """
+
+
+@hookspec
+def crm_register_hookspecs():
+    """Return modules or classes holding hookspecs the plugin offers to other plugins.
+
+    Called once at start-up, before unknown hooks are checked.  Mark them with
+    ``pluggy.HookspecMarker("crm")`` and name them ``<plugin>_...`` (never ``crm_``).
     """
 
 
 @hookspec
 def crm_register_blueprints(app):
-    """Return a list of Flask blueprints to register on ``app``."""
+    """Return a list of Flask blueprints to register on ``app`` (once, at start-up)."""
 
 
 @hookspec
@@ -44,24 +59,28 @@ def crm_register_permissions():
 
 @hookspec
 def crm_register_commands(cli):
-    """Add click commands to the ``crm`` command group ``cli``."""
+    """Add click commands to the ``crm`` command group ``cli`` (once per app, at start-up)."""
 
 
 @hookspec
 def crm_register_jobs(huey, app):
-    """Register background or periodic tasks on ``huey`` (wrap work in ``app.app_context()``)."""
+    """Register background or periodic tasks on ``huey`` (wrap bodies in ``crm.jobs.in_app``)."""
 
 
 # -- descriptors: what the UI shows ------------------------------------------------------------
 
 @hookspec
 def crm_nav_items(user):
-    """Return ``NavItem``s for the main navigation of ``user``."""
+    """Return ``NavItem``s for the main navigation of ``user`` (on every full page)."""
 
 
 @hookspec
 def crm_customer_panels(customer, user):
-    """Return ``Panel``s for the customer page; each is fetched lazily by htmx."""
+    """Return ``Panel``s for the customer page; each is fetched lazily by htmx.
+
+    Called for the customer page and again for each panel's own request: keep it cheap and
+    do the work in ``Panel.render``.
+    """
 
 
 @hookspec
@@ -90,7 +109,7 @@ def crm_customer_form_fields(customer, user):
 def crm_validate_customer(data, customer, user):
     """Return a list of ``ValidationError`` to block a save (``customer`` is None on create).
 
-    ``data`` is the dict of cleaned form values about to be saved.
+    ``data`` is the dict of cleaned core form values about to be saved.
     """
 
 
@@ -105,7 +124,10 @@ def crm_permission_allowed(user, action, resource):
 
 @hookspec(firstresult=True)
 def crm_render_value(name, value, context):
-    """Render a value for display (``name`` like ``"customer.phone"``); return Markup or None."""
+    """Render a value for display (``name`` like ``"customer.phone"``); return Markup or None.
+
+    The first plugin that returns something other than None wins; a str is escaped.
+    """
 
 
 # -- events --------------------------------------------------------------------------------
@@ -116,7 +138,8 @@ def crm_handle_event(event):
 
     Names: customer.created, customer.updated, customer.deleted, customer.restored,
     activity.logged, purchase.recorded.  Delivery is at least once and retried on failure
-    for this plugin only: use ``event.uid`` as an idempotency key.
+    for this plugin only: use ``event.uid`` as an idempotency key.  The handler's writes
+    commit together with the record of its delivery, or roll back with its failure.
     """
 
 

@@ -3,6 +3,7 @@ email-validator; company names checked for completeness.  Messages are translate
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -10,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
 ORG_SUFFIXES = ("公司", "集团", "厂", "店", "中心", "事务所", "合作社", "研究院", "研究所", "医院",
-                "学校", "大学", "学院", "银行", "酒店", "工作室", "商行", "经营部", "门市部", "商店",
+                "学校", "小学", "中学", "大学", "学院", "银行", "酒店", "工作室", "商行", "经营部",
+                "门市部", "商店",
                 "超市", "诊所", "药房", "餐厅", "协会", "基金会", "俱乐部", "馆", "社", "局", "委员会",
                 "幼儿园", "农场", "车行", "商场", "分行", "支行", "分公司")
 
@@ -20,11 +22,18 @@ def normalise_phone(raw: str, region: str = "CN") -> str:
 
     Mobile numbers must have 11 digits; landlines need their area code (010-12345678).
     """
-    raw = (raw or "").strip()
+    raw = unicodedata.normalize("NFKC", raw or "").strip()   # full-width digits and "＋"
     if not raw:
         return ""
     digits = re.sub(r"\D", "", raw)
-    if region == "CN" and not raw.startswith("+") and digits.startswith("1") and len(digits) != 11:
+    if region == "CN" and not raw.startswith("+"):
+        if 0 < len(digits) <= 8 and not digits.startswith("0"):
+            # 12345678: a local landline number typed without its area code
+            raise ValueError(_l("A landline number needs its area code, e.g. 010-12345678."))
+        if digits.startswith("1") and len(digits) != 11:
+            raise ValueError(_l("A mobile number has 11 digits."))
+    elif region == "CN" and raw.startswith("+86") and re.match(r"861[3-9]", digits) \
+            and len(digits) != 13:
         raise ValueError(_l("A mobile number has 11 digits."))
     try:
         number = phonenumbers.parse(raw, region)

@@ -1,8 +1,6 @@
 """Sign in, sign out, and the user's own preferences."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -10,16 +8,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from crm.accounts import services
 from crm.accounts.forms import LoginForm, PasswordForm, PreferencesForm
 from crm.audit import services as audit
-from crm.web.htmx import render, see_other
+from crm.web.htmx import render, safe_next, see_other
 
 bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") \
-            and not urlsplit(target).netloc:
-        return target
-    return url_for("dashboard.index")
+    return safe_next(target, url_for("dashboard.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -31,7 +31,7 @@ def timeline(customer, page: int = 1, per_page: int = TIMELINE_PAGE) -> Timeline
                       attr="contact_row")
                 .where(Activity.customer == customer.id)
                 .order_by(Activity.occurred_at.desc(), Activity.id.desc())
-                .paginate(page, per_page + 1))
+                .offset((page - 1) * per_page).limit(per_page + 1))   # one more: is there a next?
     return Timeline(rows[:per_page], page, len(rows) > per_page)
 
 
@@ -48,9 +48,7 @@ def followups(user, scope, today: dt.date, stale_days: int, limit: int = 100) ->
     ``stale_days``.  ``scope`` is the user's scoped customer query."""
     base = (Activity.select(Activity, Customer.id, Customer.name, Customer.number)
             .join(Customer, on=(Activity.customer == Customer.id), attr="customer_row")
-            .where((Activity.user == user.id) & (Activity.followup_done == False)  # noqa: E712
-                   & Activity.next_followup_on.is_null(False)
-                   & Customer.deleted_at.is_null()))
+            .where(_open_followups(user, scope)))
     overdue = list(base.where(Activity.next_followup_on < today)
                    .order_by(Activity.next_followup_on).limit(limit))
     due = list(base.where(Activity.next_followup_on == today).order_by(Activity.id).limit(limit))
@@ -60,3 +58,18 @@ def followups(user, scope, today: dt.date, stale_days: int, limit: int = 100) ->
                               (Customer.last_contacted_at < cutoff)))
                  .order_by(Customer.last_contacted_at.asc(nulls="FIRST")).limit(limit))
     return FollowUps(overdue, due, stale, stale_days)
+
+
+def _open_followups(user, scope):
+    """Open follow-ups of ``user`` on live customers inside their scope (a customer handed
+    to somebody else takes its follow-ups along)."""
+    return ((Activity.user == user.id) & (Activity.followup_done == False)  # noqa: E712
+            & Activity.next_followup_on.is_null(False)
+            & Activity.customer.in_(scope.select(Customer.id)))
+
+
+def followup_counts(user, scope, today: dt.date) -> tuple[int, int]:
+    """(overdue, due today): the numbers of "my follow-ups", for the dashboard."""
+    base = Activity.select().where(_open_followups(user, scope))
+    return (base.where(Activity.next_followup_on < today).count(),
+            base.where(Activity.next_followup_on == today).count())

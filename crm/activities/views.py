@@ -14,7 +14,7 @@ from crm.activities import queries, services
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
 from crm.customers.models import Contact
-from crm.web.htmx import render, see_other, wants_partial
+from crm.web.htmx import render, safe_next, see_other, wants_partial
 
 bp = Blueprint("activities", __name__)
 
@@ -84,6 +84,4 @@ def done(activity_id: int):
     if wants_partial():
         return render("activities/_done.html", activity=activity)
     flash(_("Follow-up done."), "success")
-    return see_other(request.form.get("next") if (request.form.get("next") or "").startswith("/")
-                     and not (request.form.get("next") or "").startswith("//")
-                     else url_for("activities.followups"))
+    return see_other(safe_next(request.form.get("next"), url_for("activities.followups")))

@@ -93,7 +93,7 @@ def user_form(user_id: int | None = None):
                             ("department", dept.id if dept else None))
                            if (getattr(user, f + "_id") if f == "department" else getattr(user, f)) != v]
                 user.username = form.username.data
-                user.display_name = form.display_name.data
+                user.display_name = form.display_name.data or ""
                 user.role = form.role.data
                 user.department = dept
                 user.locale = form.locale.data

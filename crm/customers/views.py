@@ -18,6 +18,7 @@ from crm.customers.models import Contact, Customer, CustomerTag, Tag
 from crm.plugins import host
 from crm.purchases import queries as purchase_queries
 from crm.purchases.forms import PurchaseForm
+from crm.validation import display_phone
 from crm.web.htmx import render, see_other, wants_partial
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -78,7 +79,9 @@ def _plugin_fields(form_class, customer):
 
 
 def _validate_with_plugins(form, data, customer, extras) -> bool:
+    """Plugins see the core values and their own fields' values (by FormField name)."""
     ok = True
+    data = {**data, **{x.name: form["x_" + x.name].data for x in extras}}
     for error in host().collect("crm_validate_customer", data=data, customer=customer,
                                 user=current_user):
         target = getattr(form, error.field, None) or getattr(form, "x_" + error.field, None)
@@ -135,6 +138,7 @@ def edit(customer_id: int):
     if request.method == "GET":
         form.owner.data = customer.owner_id
         form.version.data = customer.version
+        form.phone.data = display_phone(customer.phone)   # typed as shown; saved as E.164
         form.tags.data = ", ".join(t.name for t in Tag.select().join(CustomerTag).where(
             CustomerTag.customer == customer.id).order_by(Tag.name))
         for extra in extras:
@@ -228,7 +232,7 @@ def panel(customer_id: int, name: str):
         body = body if isinstance(body, Markup) else escape(body)
         failed = False
     except Exception as exc:  # noqa: BLE001 - one panel must never break the page
-        host().record_failure(name, "panel.render", exc)
+        host().record_failure(descriptor.plugin or name, "panel.render", exc)
         body, failed = None, True
     return render("customers/panel.html", {"*": "customers/_panel.html"}, customer=customer,
                   panel=descriptor, body=body, failed=failed)
@@ -266,14 +270,18 @@ def restore(customer_id: int):
 
 # -- contacts ---------------------------------------------------------------------------------
 
+def _contact_data(form) -> dict:
+    """The cleaned contact values; a text field left out of the POST is empty, not NULL."""
+    return {k: ("" if form[k].data is None else form[k].data) for k in services.CONTACT_FIELDS}
+
+
 @bp.route("/<int:customer_id>/contacts", methods=["POST"])
 def add_contact(customer_id: int):
     customer = access.get_customer_or_404(current_user, customer_id)
     access.require(current_user, "contact.edit", customer)
     form = ContactForm(prefix="contact")
     if form.validate_on_submit():
-        services.save_contact(customer, {k: form[k].data for k in services.CONTACT_FIELDS},
-                              current_user)
+        services.save_contact(customer, _contact_data(form), current_user)
         flash(_("Contact added."), "success")
         return see_other(url_for("customers.detail", customer_id=customer.id) + "#contacts")
     return render("customers/contact_form.html", {"*": "customers/_contact_form.html"},
@@ -291,10 +299,12 @@ def edit_contact(customer_id: int, contact_id: int):
         ContactForm(prefix="contact")
     if request.method == "GET":
         form.version.data = contact.version
+        form.mobile.data = display_phone(contact.mobile)
+        form.phone.data = display_phone(contact.phone)
     if form.validate_on_submit():
         try:
-            services.save_contact(customer, {k: form[k].data for k in services.CONTACT_FIELDS},
-                                  current_user, contact, int(form.version.data or 0))
+            services.save_contact(customer, _contact_data(form), current_user, contact,
+                                  int(form.version.data or 0))
         except services.Conflict:
             form.form_errors.append(_("Somebody changed this contact meanwhile. "
                                       "Reload the page to see their version."))

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, render_template
+from flask_babel import get_timezone
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from peewee import fn
 
 from crm import access
+from crm.activities import queries as activity_queries
 from crm.activities.models import Activity
 from crm.contrib import Card
 from crm.customers.models import Customer
@@ -21,13 +24,10 @@ bp = Blueprint("dashboard", __name__)
 
 
 def _card_followups(user):
-    today = dt.date.today()
-    open_q = Activity.select().where((Activity.user == user.id) &
-                                     (Activity.followup_done == False) &  # noqa: E712
-                                     Activity.next_followup_on.is_null(False))
-    return Markup(render_template("dashboard/_card_followups.html",
-                                  overdue=open_q.where(Activity.next_followup_on < today).count(),
-                                  due=open_q.where(Activity.next_followup_on == today).count()))
+    # the same follow-ups as the "My follow-ups" page: the user's day, customers in scope
+    today = dt.datetime.now(ZoneInfo(str(get_timezone()))).date()
+    overdue, due = activity_queries.followup_counts(user, access.scoped_customers(user), today)
+    return Markup(render_template("dashboard/_card_followups.html", overdue=overdue, due=due))
 
 
 def _card_customers(user):
@@ -54,7 +54,15 @@ def cards(user) -> list[Card]:
             Card("activity", _l("My activities, last 7 days"), _card_activity, 20)]
     if access.can(user, "customer.browse"):
         core.append(Card("customers", _l("Customers"), _card_customers, 30))
-    return sorted(core + host().collect("crm_dashboard_cards", user=user), key=lambda c: c.order)
+    taken = {c.name for c in core}
+    extra = []
+    for card in host().collect("crm_dashboard_cards", user=user):
+        if card.name in taken:   # a plugin card may not shadow a core card's route
+            host().record_failure(card.plugin or "?", "crm_dashboard_cards",
+                                  ValueError(f"card name {card.name!r} is taken by the core"))
+            continue
+        extra.append(card)
+    return sorted(core + extra, key=lambda c: c.order)
 
 
 @bp.route("/")
@@ -74,7 +82,7 @@ def card(name: str):
         body = body if isinstance(body, Markup) else escape(body)
         failed = False
     except Exception as exc:  # noqa: BLE001 - a failing card answers 200 with an error card
-        host().record_failure(name, "card.render", exc)
+        host().record_failure(found.plugin or "core", "card.render", exc)
         body, failed = None, True
     return render("dashboard/card.html", {"*": "dashboard/_card.html"}, card=found, body=body,
                   failed=failed)

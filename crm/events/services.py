@@ -20,6 +20,14 @@ from crm.db import database, utcnow
 from crm.events.models import EventDelivery, OutboxEvent
 
 
+class _DeliveredElsewhere(Exception):
+    """The delivery row exists already: a concurrent dispatcher handled this event first.
+
+    Only the delivery row's own unique constraint means that; an ``IntegrityError`` raised by a
+    handler's own writes is a failure of that handler like any other.
+    """
+
+
 def emit(name: str, **payload) -> OutboxEvent:
     """Record a domain event inside the current transaction."""
     event = OutboxEvent.create(uid=str(uuid.uuid4()), name=name,
@@ -47,9 +55,13 @@ def deliver(host, event: OutboxEvent, max_attempts: int) -> bool:
         try:
             with database.atomic():
                 impl.function(payload)
-                EventDelivery.create(event=event.id, plugin=impl.plugin_name)
-        except IntegrityError:
-            continue   # another dispatcher delivered it concurrently; its writes won
+                try:
+                    with database.atomic():
+                        EventDelivery.create(event=event.id, plugin=impl.plugin_name)
+                except IntegrityError:
+                    raise _DeliveredElsewhere() from None
+        except _DeliveredElsewhere:
+            continue   # a concurrent dispatcher won: its writes stand, ours rolled back
         except Exception as exc:  # noqa: BLE001 - isolation: other plugins still get the event
             host.record_failure(impl.plugin_name, "crm_handle_event", exc)
             errors.append(f"{impl.plugin_name}: {type(exc).__name__}: {exc}")

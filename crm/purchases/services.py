@@ -18,12 +18,13 @@ def record_purchase(customer, user, lines: list[tuple[int, int]], note: str = ""
     lines = [(pid, qty) for pid, qty in lines if pid and qty and qty > 0]
     if not lines:
         raise PurchaseError("no lines")
-    products = {p.id: p for p in Product.select().where(Product.id.in_([p for p, _ in lines]))}
+    products = {p.id: p for p in Product.select().where(
+        Product.id.in_([p for p, _ in lines]) & (Product.active == True))}  # noqa: E712 on sale
     if len(products) != len({p for p, _ in lines}):
         raise PurchaseError("unknown product")
     with database.atomic():
         purchase = Purchase.create(customer=customer.id, user=getattr(user, "id", None),
-                                   note=note.strip(), **({"purchased_at": purchased_at}
+                                   note=(note or "").strip(), **({"purchased_at": purchased_at}
                                                          if purchased_at else {}))
         total = 0
         rows = []
