@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from crm.accounts.models import User
-from crm.customers.models import Customer, CustomerTag, Tag
+from crm.customers.models import Customer, CustomerTag, SearchToken, Tag
 from crm.customers.search import normalise_query
+from crm.customers.search_tokens import term_range
 from crm.db import utcnow
 
 SORTS = {
@@ -100,7 +101,10 @@ class Page:
 
 def apply_filters(query, filters: Filters):
     for term in normalise_query(filters.q):
-        query = query.where(Customer.search_text.contains(term))
+        low, high = term_range(term)
+        query = query.where(Customer.id.in_(
+            SearchToken.select(SearchToken.customer)
+            .where((SearchToken.token >= low) & (SearchToken.token < high))))
     if filters.owner:
         query = query.where(Customer.owner == filters.owner)
     if filters.tag:
