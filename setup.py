@@ -25,17 +25,42 @@ def _data_packages(prefix, folder):
     return names
 
 
+def _load_vendor_module():
+    """``crm/web/vendor.py`` loaded by its path: importing it as ``crm.web.vendor`` would run
+    ``crm/__init__.py``, which needs the dependencies (pluggy, flask...) that the isolated
+    build environment does not have."""
+    import importlib.util
+    path = os.path.join(HERE, "crm", "web", "vendor.py")
+    spec = importlib.util.spec_from_file_location("_crm_vendor", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _has_catalogues(folder):
+    for _root, _dirs, files in os.walk(folder):
+        if any(f.endswith(".po") for f in files):
+            return True
+    return False
+
+
+def build_assets():
+    """Vendor htmx (pinned, checked) and compile the gettext catalogues, if there are any."""
+    _load_vendor_module().ensure_htmx(os.path.join(HERE, "static"))
+    translations = os.path.join(HERE, "crm", "translations")
+    if _has_catalogues(translations):
+        subprocess.check_call([sys.executable, "-m", "babel.messages.frontend", "compile",
+                               "-d", translations])
+
+
 class BuildWithAssets(build_py):
     def run(self):
-        sys.path.insert(0, HERE)
-        from crm.web import vendor  # noqa: E402  (no third-party imports in that module)
-
-        vendor.ensure_htmx(os.path.join(HERE, "static"))
-        subprocess.check_call([sys.executable, "-m", "babel.messages.frontend", "compile",
-                               "-d", os.path.join(HERE, "crm", "translations")])
+        build_assets()
         super().run()
 
 
+# static/vendor/ is filled by the build (htmx): it must exist when the package list is made.
+os.makedirs(os.path.join(HERE, "static", "vendor"), exist_ok=True)
 template_pkgs = _data_packages("crm.templates", "templates")
 static_pkgs = _data_packages("crm.static", "static")
 package_dir = {"": "."}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -49,6 +50,11 @@ def logout():
 @login_required
 def account():
     prefs = PreferencesForm(prefix="prefs", obj=current_user)
+    if request.method == "GET":
+        # nothing stored yet: show what the user sees now, so that saving the time zone alone
+        # does not switch the language (the first option) behind their back
+        prefs.locale.data = current_user.locale or str(get_locale())
+        prefs.timezone.data = current_user.timezone or str(get_timezone())
     password = PasswordForm(prefix="pw")
     status = 200
     if request.method == "POST" and request.form.get("which") == "prefs":

@@ -21,18 +21,28 @@ class Timeline:
     has_next: bool
 
 
-def timeline(customer, page: int = 1, per_page: int = TIMELINE_PAGE) -> Timeline:
+def _items(customer):
+    """A customer's activities with their author and contact joined (no query per item)."""
     Author = User.alias()
-    rows = list(Activity.select(Activity, Author.id, Author.display_name, Author.username,
-                                Contact.id, Contact.name)
-                .join(Author, JOIN.LEFT_OUTER, on=(Activity.user == Author.id), attr="author")
-                .switch(Activity)
-                .join(Contact, JOIN.LEFT_OUTER, on=(Activity.contact == Contact.id),
-                      attr="contact_row")
-                .where(Activity.customer == customer.id)
+    return (Activity.select(Activity, Author.id, Author.display_name, Author.username,
+                            Contact.id, Contact.name)
+            .join(Author, JOIN.LEFT_OUTER, on=(Activity.user == Author.id), attr="author")
+            .switch(Activity)
+            .join(Contact, JOIN.LEFT_OUTER, on=(Activity.contact == Contact.id),
+                  attr="contact_row")
+            .where(Activity.customer == customer.id))
+
+
+def timeline(customer, page: int = 1, per_page: int = TIMELINE_PAGE) -> Timeline:
+    rows = list(_items(customer)
                 .order_by(Activity.occurred_at.desc(), Activity.id.desc())
                 .offset((page - 1) * per_page).limit(per_page + 1))   # one more: is there a next?
     return Timeline(rows[:per_page], page, len(rows) > per_page)
+
+
+def timeline_item(customer, activity_id: int) -> list:
+    """One activity as a timeline item (the one just logged, wherever its date puts it)."""
+    return list(_items(customer).where(Activity.id == activity_id))
 
 
 @dataclass

@@ -51,11 +51,9 @@ def customer_activities(customer_id: int):
         if wants_partial():
             fresh = ActivityForm(formdata=None)
             fresh.contact.choices = form.contact.choices
-            item = queries.timeline(customer, 1).items
-            response = render("activities/_logged.html", form=fresh, customer=customer,
-                              items=[a for a in item if a.id == activity.id],
-                              customer_refreshed=customer.__class__.get_by_id(customer.id))
-            return response
+            return render("activities/_logged.html", form=fresh, customer=customer,
+                          items=queries.timeline_item(customer, activity.id),
+                          customer_refreshed=customer.__class__.get_by_id(customer.id))
         flash(_("Activity logged."), "success")
         return see_other(url_for("customers.detail", customer_id=customer.id) + "#timeline")
     return render("activities/log.html", {"*": "activities/_form.html"}, form=form,

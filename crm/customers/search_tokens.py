@@ -21,6 +21,7 @@ import re
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin, pinyin
+from pypinyin.seg.simpleseg import seg as _pinyin_seg
 
 from crm.customers.search import has_han, phone_digits
 
@@ -42,6 +43,34 @@ def _name_core_length(name: str) -> int:
     return len(name)
 
 
+# pypinyin converts a text word by word, after cutting it with its own segmenter
+# (pypinyin.seg.simpleseg.seg: runs of Han / other characters, Han runs by maximum matching of
+# its phrase dictionary), and each word's pinyin depends on that word only.  So converting the
+# words one by one, through a cache, gives exactly ``lazy_pinyin(name)``: names share their
+# words (surnames, cities, brands, trades, 有限公司), and a bulk import spends its time here.
+@lru_cache(maxsize=65536)
+def _word_syllables(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (tuple(lazy_pinyin(word, errors="default")),
+            tuple(lazy_pinyin(word, style=Style.FIRST_LETTER, errors="default")))
+
+
+def _syllables(name: str) -> tuple[list[str], list[str]]:
+    """(full pinyin, initials) per syllable: ``lazy_pinyin(name)`` in NORMAL and FIRST_LETTER."""
+    full: list[str] = []
+    initials: list[str] = []
+    for word in _pinyin_seg(name):
+        word_full, word_initials = _word_syllables(word)
+        full.extend(word_full)
+        initials.extend(word_initials)
+    return full, initials
+
+
+@lru_cache(maxsize=8192)
+def _readings(char: str) -> tuple[str, ...]:
+    """Every reading of one character (heteronyms: 单 -> shan, dan, chan)."""
+    return tuple(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+
+
 @lru_cache(maxsize=65536)
 def name_tokens(name: str) -> frozenset[str]:
     name = (name or "").strip().lower()
@@ -53,11 +82,10 @@ def name_tokens(name: str) -> frozenset[str]:
         compact = name.replace(" ", "")
         for i in range(min(core, len(compact))):
             tokens.add(_cut(compact[i:]))
-        syllables = lazy_pinyin(name, errors="default")
-        initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")
+        syllables, initials = _syllables(name)
         first_readings = [syllables[0]]
         if _HAN.match(name[0]):
-            first_readings += pinyin(name[0], style=Style.NORMAL, heteronym=True)[0]
+            first_readings += _readings(name[0])
         n = min(core, len(syllables))
         for reading in dict.fromkeys(first_readings):
             full = [reading] + syllables[1:]

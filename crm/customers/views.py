@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
+from peewee import JOIN
 
 from crm import access
 from crm.accounts.models import User
@@ -19,7 +20,7 @@ from crm.plugins import host
 from crm.purchases import queries as purchase_queries
 from crm.purchases.forms import PurchaseForm
 from crm.validation import display_phone
-from crm.web.htmx import render, see_other, wants_partial
+from crm.web.htmx import htmx_target, render, see_other
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -48,16 +49,15 @@ def index():
     else:
         page = queries.list_page(scope, filters, current_app.config["PAGE_SIZE"], columns)
     context = dict(filters=filters, page=page, browse=browse)
-    if not wants_partial():
+    partials = {"results": "customers/_results.html", "load-more": "customers/_rows.html"}
+    if htmx_target() not in partials:   # the page (also as HX-Location's <main>): the filters
         context["choices"] = queries.filter_choices(scope) if browse else ([], [], [], [])
-    return render("customers/index.html",
-                  {"results": "customers/_results.html", "load-more": "customers/_rows.html"},
-                  **context)
+    return render("customers/index.html", partials, **context)
 
 
 # -- create / edit ----------------------------------------------------------------------------
 
-def _owner_choices(form: CustomerForm) -> None:
+def _owner_choices(form: CustomerForm, current_owner_id: int | None = None) -> None:
     users = User.select(User.id, User.display_name, User.username).where(
         User.is_active == True, User.role.in_(("admin", "manager", "sales")))  # noqa: E712
     if current_user.role == "sales":
@@ -65,6 +65,11 @@ def _owner_choices(form: CustomerForm) -> None:
     form.owner.choices = [(u.id, u.name) for u in users.order_by(User.username)]
     if current_user.id not in [c[0] for c in form.owner.choices]:
         form.owner.choices.insert(0, (current_user.id, current_user.name))
+    # an edit keeps the owner it has (a clerk, somebody who left): without it in the choices
+    # the browser would submit the first option and silently hand the customer over
+    owner = User.get_or_none(User.id == current_owner_id) if current_owner_id else None
+    if owner is not None and owner.id not in [c[0] for c in form.owner.choices]:
+        form.owner.choices.insert(0, (owner.id, owner.name))
 
 
 def _plugin_fields(form_class, customer):
@@ -134,7 +139,7 @@ def edit(customer_id: int):
     access.require(current_user, "customer.edit", customer)
     form_class, extras = _plugin_fields(CustomerForm, customer)
     form = form_class(obj=customer) if request.method == "GET" else form_class()
-    _owner_choices(form)
+    _owner_choices(form, customer.owner_id)
     if request.method == "GET":
         form.owner.data = customer.owner_id
         form.version.data = customer.version
@@ -215,7 +220,7 @@ def detail(customer_id: int):
                   actions=actions, activity_form=activity_form, purchase_form=purchase_form,
                   contact_form=ContactForm(prefix="contact"),
                   why=access.why_visible(current_user, customer),
-                  history=list(audit.history("customer", customer.id, 20)))
+                  history=_history(customer.id, 20))
 
 
 @bp.route("/<int:customer_id>/panels/<name>")
@@ -328,9 +333,18 @@ def delete_contact(customer_id: int, contact_id: int):
     return see_other(url_for("customers.detail", customer_id=customer.id) + "#contacts")
 
 
+def _history(customer_id: int, limit: int) -> list:
+    """The customer's audit rows with their authors joined (one query, not one per row)."""
+    from crm.audit.models import AuditLog
+    Author = User.alias()
+    return list(audit.history("customer", customer_id, limit)
+                .select_extend(Author.id, Author.display_name, Author.username)
+                .join(Author, JOIN.LEFT_OUTER, on=(AuditLog.user == Author.id), attr="user"))
+
+
 @bp.route("/<int:customer_id>/history")
 def history(customer_id: int):
     customer = access.get_customer_or_404(current_user, customer_id)
-    rows = list(audit.history("customer", customer.id, 200))
+    rows = _history(customer.id, 200)
     return render("customers/history.html", {"*": "customers/_history.html"},
                   customer=customer, history=rows)
