@@ -6,8 +6,8 @@ import os
 import pluggy
 from flask import Flask
 
-from crm.contrib import (Action, Card, Column, Event, FormField, NavItem, Panel,  # noqa: F401
-                         Permission, ValidationError)
+from crm.contrib import (Action, Card, Column, Event, FormField, ImportColumn,  # noqa: F401
+                         NavItem, Panel, Permission, ValidationError)
 
 __version__ = "0.1.0"
 
@@ -50,10 +50,16 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.activities.views import bp as activities_bp
     from crm.admin.views import bp as admin_bp
     from crm.customers.views import bp as customers_bp
+    import crm.customers.merge_views  # noqa: F401,E402  (their routes hang on customers_bp)
+    import crm.customers.privacy_views  # noqa: F401,E402
+    import crm.customers.sharing_views  # noqa: F401,E402
     from crm.dashboard.views import bp as dashboard_bp
+    from crm.backups.views import bp as backups_bp
+    from crm.exports.views import bp as exports_bp
+    from crm.imports.views import bp as imports_bp
     from crm.purchases.views import bp as purchases_bp
-    for blueprint in (accounts_bp, dashboard_bp, customers_bp, activities_bp, purchases_bp,
-                      admin_bp):
+    for blueprint in (accounts_bp, dashboard_bp, customers_bp, exports_bp, activities_bp,
+                      purchases_bp, admin_bp, backups_bp, imports_bp):
         app.register_blueprint(blueprint)
 
     static_folders = [(resource_dir("static"), "")]

@@ -7,6 +7,8 @@ detail page, partial, export and plugin query starts from it.  Nothing checks ro
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, g
 from peewee import JOIN
 
@@ -22,12 +24,24 @@ ROLE_DEFAULTS: dict[str, tuple] = {
     "customer.edit": ("admin", "manager", "sales"),
     "customer.delete": ("admin", "manager", "sales"),
     "customer.restore": ("admin", "manager", "sales"),
+    "customer.share": ("admin", "manager", "sales"),      # on customers they may edit
+    "customer.reassign": ("admin", "manager"),
+    "customer.export": ("admin", "manager", "sales"),
+    "customer.import": ("admin", "manager", "sales"),     # CSV / XLSX in, dry run, undo
+    "customer.merge": ("admin", "manager"),
+    "customer.purge": ("admin",),
+    "backup.manage": ("admin",),
+    "customer.personal_data": ("admin",),                # a person's data request (PIPL)
+    "customer.anonymise": ("admin",),                    # erase a person, keep the figures                          # delete from the trash for good             # duplicate finder, merge, merge review    # the list they see, to CSV / XLSX           # bulk: a rep leaves, a territory moves
+    "customer.unmasked": ("admin", "manager", "sales"),   # phones and e-mails shown in full
+    "customer.reveal": ("service", "clerk"),              # masked, one audited click to reveal
     "contact.edit": ("admin", "manager", "sales", "service"),
     "activity.log": ALL,
     "purchase.record": ("admin", "manager", "sales", "clerk"),
     "product.manage": ("admin", "manager"),
     "user.manage": ("admin",),
     "plugin.view": ("admin",),
+    "audit.view": ("admin",),                             # the audit log page (/admin/audit)
 }
 
 
@@ -78,8 +92,43 @@ def department_subtree(department_id: int | None) -> list[int]:
     return out
 
 
+def department_ancestors(department_id: int | None) -> list[int]:
+    """Ids of a department and every department above it."""
+    if department_id is None:
+        return []
+    parents = dict(Department.select(Department.id, Department.parent).tuples())
+    out, current = [], department_id
+    while current is not None and current not in out:
+        out.append(current)
+        current = parents.get(current)
+    return out
+
+
+def _cached(name: str, key, compute):
+    cache = g.setdefault(name, {})
+    if key not in cache:
+        cache[key] = compute(key)
+    return cache[key]
+
+
+def shared_with(user):
+    """Ids of the customers shared with ``user``: with them, or with their department or a
+    department above it (a share with a department covers its sub-departments), as a subquery."""
+    from crm.customers.models import CustomerShare
+    depts = _cached("_dept_ancestors", user.department_id, department_ancestors)
+    condition = CustomerShare.user == user.id
+    if depts:
+        condition = condition | CustomerShare.department.in_(depts)
+    return CustomerShare.select(CustomerShare.customer).where(condition)
+
+
 def scoped_customers(user, *fields, include_deleted: bool = False):
-    """The customers ``user`` may see, as a peewee query to refine further."""
+    """The customers ``user`` may see, as a peewee query to refine further.
+
+    admin, service and clerk: all (service sees sensitive fields masked; a clerk has no
+    browsing of the list, only the counter's look-up, see ``customer.browse``); manager: the
+    customers owned by anybody in their department's subtree, their own, and those shared with
+    them; sales: their own and those shared with them; anybody else: nothing."""
     query = Customer.select(*fields) if fields else Customer.select()
     if not include_deleted:
         query = query.where(Customer.deleted_at.is_null())
@@ -87,14 +136,12 @@ def scoped_customers(user, *fields, include_deleted: bool = False):
     if role in ("admin", "service", "clerk"):
         return query
     if role == "manager":
-        cache = g.setdefault("_dept_subtree", {})
-        if user.department_id not in cache:
-            cache[user.department_id] = department_subtree(user.department_id)
-        depts = cache[user.department_id]
+        depts = _cached("_dept_subtree", user.department_id, department_subtree)
         owners = User.select(User.id).where(User.department.in_(depts)) if depts else [user.id]
-        return query.where((Customer.owner.in_(owners)) | (Customer.owner == user.id))
+        return query.where(Customer.owner.in_(owners) | (Customer.owner == user.id)
+                           | Customer.id.in_(shared_with(user)))
     if role == "sales":
-        return query.where(Customer.owner == user.id)
+        return query.where((Customer.owner == user.id) | Customer.id.in_(shared_with(user)))
     return query.where(Customer.id.is_null())   # unknown role: nothing
 
 
@@ -107,17 +154,42 @@ def get_customer_or_404(user, customer_id: int, include_deleted: bool = False) -
     return customer
 
 
-def why_visible(user, customer) -> str:
+@dataclass(frozen=True)
+class Why:
+    """Why ``user`` sees a customer: ``rule`` is one of admin, owner, department, shared_user,
+    shared_department, service, clerk, none; ``detail`` names the department or the sharer."""
+    rule: str
+    detail: str = ""
+
+
+def why_visible(user, customer) -> Why:
     """The rule that grants ``user`` access to ``customer`` (for "Why can I see this?")."""
+    from crm.customers.models import CustomerShare
     if user.role == "admin":
-        return "admin"
+        return Why("admin")
     if customer.owner_id == user.id:
-        return "owner"
+        return Why("owner")
+    if user.role == "manager" and customer.owner_id:
+        owner = User.get_or_none(User.id == customer.owner_id)
+        depts = _cached("_dept_subtree", user.department_id, department_subtree)
+        if owner is not None and owner.department_id in depts:
+            dept = Department.get_or_none(Department.id == owner.department_id)
+            return Why("department", dept.name if dept else "")
+    share = (CustomerShare.select().where((CustomerShare.customer == customer.id)
+                                          & (CustomerShare.user == user.id)).first())
+    if share is not None:
+        sharer = User.get_or_none(User.id == share.created_by_id) if share.created_by_id else None
+        return Why("shared_user", sharer.name if sharer else "")
+    depts = department_ancestors(user.department_id)
+    if depts:
+        share = (CustomerShare.select().where((CustomerShare.customer == customer.id)
+                                              & CustomerShare.department.in_(depts)).first())
+        if share is not None:
+            dept = Department.get_or_none(Department.id == share.department_id)
+            return Why("shared_department", dept.name if dept else "")
     if user.role in ("service", "clerk"):
-        return user.role
-    if user.role == "manager":
-        return "department"
-    return "none"
+        return Why(user.role)
+    return Why("none")
 
 
 JOIN = JOIN  # re-exported for plugin queries that join the scoped customers

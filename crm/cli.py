@@ -59,15 +59,30 @@ def user_group():
 @click.option("--name", "display_name", default="")
 @with_appcontext
 def user_create(username, role, password, display_name):
-    """Create a user."""
+    """Create a user.  The password must pass the policy (docs/security.md): at least 10
+    characters, not only digits, not containing the username, not a common password."""
     from crm.accounts import services
     from crm.db import database
     with database.connection_context():
         try:
             user = services.create_user(username, password, role, display_name)
+        except services.PasswordPolicyError as exc:
+            raise click.ClickException("password refused: " + " ".join(exc.problems)) from None
         except services.AccountError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"created {user.username} ({user.role})")
+
+
+@user_group.command("unlock")
+@click.argument("username")
+@with_appcontext
+def user_unlock(username):
+    """Forget USERNAME's failed sign-ins, so that a throttled account may sign in at once."""
+    from crm.accounts import throttle
+    from crm.db import database
+    with database.connection_context():
+        throttle.clear_account(username)
+    click.echo(f"failed sign-ins of {username} forgotten")
 
 
 @cli.group("plugins")

@@ -19,13 +19,26 @@ DEFAULTS: dict = {
     "CUSTOMER_NUMBER_PATTERN": "C{year:04d}{month:02d}{seq:04d}",
     "PAGE_SIZE": 25,
     "FOLLOWUP_STALE_DAYS": 7,
-    "DEMO_MODE": False,
+    "DEMO_MODE": False,            # a public demo: demo accounts keep their known passwords
     "JOBS_IMMEDIATE": False,       # run background jobs inline (tests)
     "OUTBOX_MAX_ATTEMPTS": 8,
     "PHONE_REGION": "CN",
+    # -- sign-in and sessions (docs/security.md) --
     "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SECURE": False,   # set CRM_SESSION_COOKIE_SECURE=1 behind HTTPS
+    "SESSION_COOKIE_SECURE": False,   # Secure anyway whenever the request is HTTPS (see below)
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,  # flask-login's remember-me cookie (the CRM issues none)
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": False,   # Secure anyway over HTTPS, like every cookie
+    "SESSION_IDLE_MINUTES": 120,       # signed out after this long without a request
+    "SESSION_MAX_HOURS": 12,           # and this long after signing in, whatever happens
+    "LOGIN_THROTTLE_MINUTES": 15,      # the window failed sign-ins are counted in
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "PASSWORD_MIN_LENGTH": 10,
+    "TRUSTED_PROXIES": 0,              # reverse proxies in front whose X-Forwarded-* to trust
+    "HSTS_SECONDS": 365 * 24 * 3600,   # Strict-Transport-Security over HTTPS; 0: none
+    "HSTS_INCLUDE_SUBDOMAINS": False,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "WTF_CSRF_HEADERS": ["X-CSRFToken"],
     "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",

@@ -88,6 +88,28 @@ class FormField:
 
 
 @dataclass(frozen=True)
+class ImportColumn:
+    """A column a plugin adds to the customer import (``crm_import_columns``).
+
+    The column is offered in the mapping as ``x_<name>``, guessed from ``label`` and from
+    ``aliases`` (header texts such as ``"会员卡号"``).  ``parse(text)`` turns a non-empty cell
+    into the value to save, or raises ``ValueError(message)``: the row is then rejected with
+    that message.  ``save(customer, value)`` is called inside the batch's transaction, after
+    the customer is created or updated (an exception there rolls the whole batch back).
+    ``load(customer)``, when given, returns the current value: the dry run shows the change,
+    and undo saves the old value back.
+    """
+    name: str
+    label: str
+    aliases: tuple = ()
+    parse: Callable[[str], Any] = lambda text: text
+    save: Callable[[Any, Any], None] = lambda customer, value: None
+    load: Optional[Callable[[Any], Any]] = None
+    order: int = 100
+    plugin: str = field(default="", compare=False)   # filled in by the host
+
+
+@dataclass(frozen=True)
 class ValidationError:
     """Returned by ``crm_validate_customer`` to block a save.
 

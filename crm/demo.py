@@ -1,9 +1,10 @@
 """``crm demo``: realistic, deterministic demo data (idempotent: runs once per database).
 
 Departments and the users admin, manager, sales1, sales2, service and clerk (password
-``demo1234``), a product catalogue, and customers with Chinese and Latin names, contacts,
-activities over the last 18 months and purchases, written through the same services the web
-uses (numbers, search keys, events and audit included).
+``demo1234``, to be changed at the first sign-in unless ``DEMO_MODE`` is on), a product
+catalogue, and customers with Chinese and Latin names, contacts, activities over the last 18
+months and purchases, written through the same services the web uses (numbers, search keys,
+events and audit included).
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def load(app, customers: int = 320, seed: int = 2026, echo=print) -> None:
         if User.select().where(User.username == "admin").exists() and \
                 Customer.select().count() >= customers:
             echo("demo data already present")
-            _print_accounts(echo)
+            _print_accounts(echo, app.config["DEMO_MODE"])
             return
         with database.atomic():
             depts = _departments()
@@ -92,7 +93,7 @@ def load(app, customers: int = 320, seed: int = 2026, echo=print) -> None:
         while dispatch_pending(host(app), app.config["OUTBOX_MAX_ATTEMPTS"]):
             pass
     echo(f"demo data ready: {customers} customers")
-    _print_accounts(echo)
+    _print_accounts(echo, app.config["DEMO_MODE"])
 
 
 def customers_settings(app):
@@ -105,10 +106,13 @@ def customers_create(data, owner, settings, rng):
     return customers.create_customer(data, owner, settings, tags)
 
 
-def _print_accounts(echo):
+def _print_accounts(echo, demo_mode: bool = False):
     echo("sign in at http://127.0.0.1:5000 with one of these (password %s):" % PASSWORD)
     for username, role, name, _dept in USERS:
         echo(f"  {username:<8} {role:<8} {name}")
+    if not demo_mode:
+        echo("DEMO_MODE is off: each demo user chooses a new password at the first sign-in "
+             "(CRM_DEMO_MODE=1 keeps the demo password, for a shared demo)")
 
 
 def _departments():
@@ -125,8 +129,11 @@ def _users(depts):
     for username, role, name, dept in USERS:
         user = User.get_or_none(User.username == username)
         if user is None:
+            # a password the whole world knows: outside DEMO_MODE each demo user must choose
+            # their own at the first sign-in (crm/accounts/sessions.py)
             user = accounts.create_user(username, PASSWORD, role, name,
-                                        depts.get(dept) if dept else depts["总部"])
+                                        depts.get(dept) if dept else depts["总部"],
+                                        must_change_password=True, enforce_policy=False)
         out[username] = user
     return out
 

@@ -103,6 +103,16 @@ def crm_customer_form_fields(customer, user):
     """Return ``FormField``s to add to the customer form (``customer`` is None on create)."""
 
 
+@hookspec
+def crm_import_columns(user):
+    """Return ``ImportColumn``s: columns the customer import can fill for ``user``.
+
+    Called when an import's columns are mapped and again by each run (dry run, commit, undo),
+    also in the background job.  ``parse`` validates a cell, ``save(customer, value)`` writes
+    it in the batch's transaction, ``load(customer)`` (optional) gives the value undo restores.
+    """
+
+
 # -- decisions -----------------------------------------------------------------------------
 
 @hookspec

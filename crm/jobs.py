@@ -55,6 +55,13 @@ def init_app(app) -> None:
         "retry_outbox": huey.periodic_task(crontab(minute="*"), name="crm.retry_outbox")(
             in_app(app, dispatch_outbox)),
     }
+    if app.config.get("BACKUP_SCHEDULE", "daily") == "daily":
+        from crm.backups import services as backups
+        # BACKUP_AT is UTC, as huey's crontab: 19:30 UTC is 03:30 in China
+        hour, minute = (app.config.get("BACKUP_AT") or "19:30").split(":")
+        tasks["backup"] = huey.periodic_task(crontab(hour=str(int(hour)), minute=str(int(minute))),
+                                             name="crm.backup")(
+            lambda: backups.take(app))
     app.extensions["crm.tasks"] = tasks
     host.call_all("crm_register_jobs", huey=huey, app=app)
 

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo
 
 from crm.i18n import _l
 
@@ -20,7 +20,8 @@ class PreferencesForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
+    """The new password is checked against the policy by the view (it needs the username)."""
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8)])
+    new = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))])

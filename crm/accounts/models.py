@@ -33,6 +33,10 @@ class User(UserMixin, BaseModel):
     is_active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    # migration 0004: an administrator set the password, or a demo account outside demo mode:
+    # every request goes to the change-password page until the user picks their own
+    must_change_password = BooleanField(default=False)
+    password_changed_at = DateTimeField(null=True)   # sessions signed in before it have ended
 
     class Meta:
         table_name = "user_account"
@@ -43,3 +47,15 @@ class User(UserMixin, BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LoginFailure(BaseModel):
+    """A failed sign-in, kept for the throttling window (crm/accounts/throttle.py)."""
+    id = AutoField()
+    at = DateTimeField(default=utcnow, index=True)
+    username = CharField(max_length=64)     # as typed, case-folded: unknown names count too
+    ip = CharField(max_length=64)
+
+    class Meta:
+        table_name = "login_failure"
+        indexes = ((("username", "at"), False), (("ip", "at"), False))

@@ -18,8 +18,8 @@ class UserForm(FlaskForm):
     department = SelectField(_l("Department"), coerce=int, choices=[(0, "—")], default=0)
     locale = SelectField(_l("Language"), choices=[("zh_CN", "简体中文"), ("en", "English")])
     is_active = BooleanField(_l("Active"), default=True)
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8)],
-                             description=_l("Leave empty to keep the current password"))
+    # checked against the password policy by the view (it needs the username)
+    password = PasswordField(_l("Password"), validators=[Optional()])
 
 
 class DepartmentForm(FlaskForm):

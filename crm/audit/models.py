@@ -21,4 +21,5 @@ class AuditLog(BaseModel):
 
     class Meta:
         table_name = "audit_log"
-        indexes = ((("entity", "entity_id", "at"), False),)
+        indexes = ((("entity", "entity_id", "at"), False),
+                   (("action", "at"), False), (("user", "at"), False))   # the last two: 0004

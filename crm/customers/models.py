@@ -117,3 +117,35 @@ class SearchToken(BaseModel):
     class Meta:
         table_name = "customer_search_token"
         primary_key = CompositeKey("token", "customer")
+
+
+class CustomerShare(BaseModel):
+    """A customer shared with one user or with a department (and the departments below it):
+    they see it as if they owned it, while the owner stays who they are (see crm/access.py)."""
+    id = AutoField()
+    customer = ForeignKeyField(Customer, backref="shares", on_delete="CASCADE", index=True)
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="CASCADE", index=True)
+    department = ForeignKeyField(Department, null=True, backref="+", on_delete="CASCADE",
+                                 index=True)
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "customer_share"
+        indexes = ((("customer", "user"), True), (("customer", "department"), True))
+
+
+class CustomerMerge(BaseModel):
+    """One merge of two customers, kept for review: the loser's and the winner's values before,
+    the fields taken from the loser, and what moved."""
+    id = AutoField()
+    winner = ForeignKeyField(Customer, backref="+", on_delete="CASCADE", index=True)
+    loser = ForeignKeyField(Customer, null=True, backref="+", on_delete="SET NULL", index=True)
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    at = DateTimeField(default=utcnow, index=True)
+    before = TextField(default="{}")     # JSON: {"winner": {...}, "loser": {...}}
+    taken = TextField(default="[]")      # JSON: field names whose value came from the loser
+    moved = TextField(default="{}")      # JSON: {"contacts": n, "activities": n, ...}
+
+    class Meta:
+        table_name = "customer_merge"

@@ -151,6 +151,17 @@ def restore(customer: Customer, user) -> None:
         emit("customer.restored", customer_id=customer.id, user_id=user.id)
 
 
+def purge(customer: Customer, user) -> None:
+    """Delete a trashed customer for good: its contacts, activities, purchases, tags, shares and
+    search tokens go with it (ON DELETE CASCADE); the audit keeps who purged what, and plugins
+    delete their own rows on ``customer.purged``."""
+    with database.atomic():
+        audit.record("customer.purge", user, "customer", customer.id,
+                     [("number", customer.number, ""), ("name", customer.name, "")])
+        emit("customer.purged", customer_id=customer.id, user_id=user.id)
+        Customer.delete().where(Customer.id == customer.id).execute()
+
+
 # -- contacts -------------------------------------------------------------------------------
 
 def save_contact(customer: Customer, data: dict, user, contact: Contact | None = None,

@@ -48,11 +48,26 @@ def index():
         page = queries.Page([], 0, 1, current_app.config["PAGE_SIZE"])   # counter: search first
     else:
         page = queries.list_page(scope, filters, current_app.config["PAGE_SIZE"], columns)
-    context = dict(filters=filters, page=page, browse=browse)
+    context = dict(filters=filters, page=page, browse=browse, bulk=None)
+    if browse and page.rows and access.can(current_user, "customer.reassign"):
+        from crm.customers.sharing import owner_candidates
+        context["bulk"] = owner_candidates(current_user)   # the owners to hand them to
     partials = {"results": "customers/_results.html", "load-more": "customers/_rows.html"}
     if htmx_target() not in partials:   # the page (also as HX-Location's <main>): the filters
         context["choices"] = queries.filter_choices(scope) if browse else ([], [], [], [])
     return render("customers/index.html", partials, **context)
+
+
+@bp.route("/completeness")
+def completeness():
+    """How complete the customers' data is, per field and per owner, and which are not."""
+    from crm.customers import completeness as data
+    access.require(current_user, "customer.browse")
+    scope = access.scoped_customers(current_user)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows, missing = data.incomplete(scope, page)
+    return render("customers/completeness.html", report=data.report(scope), rows=rows,
+                  missing=missing, page=page, per_page=50, target=data.TARGET)
 
 
 # -- create / edit ----------------------------------------------------------------------------
@@ -220,7 +235,16 @@ def detail(customer_id: int):
                   actions=actions, activity_form=activity_form, purchase_form=purchase_form,
                   contact_form=ContactForm(prefix="contact"),
                   why=access.why_visible(current_user, customer),
-                  history=_history(customer.id, 20))
+                  history=_history(customer.id, 20), **_sharing_context(customer))
+
+
+def _sharing_context(customer) -> dict:
+    from crm.customers import sharing
+    from crm.customers.sharing_views import _may_share, share_targets
+    may_share = _may_share(customer)
+    users, departments = share_targets(customer) if may_share else ([], [])
+    return dict(shares=sharing.shares(customer), may_share=may_share, users=users,
+                departments=departments, error=None)
 
 
 @bp.route("/<int:customer_id>/panels/<name>")
@@ -273,6 +297,19 @@ def restore(customer_id: int):
     return see_other(url_for("customers.detail", customer_id=customer.id))
 
 
+@bp.route("/<int:customer_id>/purge", methods=["POST"])
+def purge(customer_id: int):
+    """Delete a customer in the trash for good (an admin action), with everything it holds."""
+    customer = access.get_customer_or_404(current_user, customer_id, include_deleted=True)
+    access.require(current_user, "customer.purge", customer)
+    if customer.deleted_at is None:
+        flash(_("Only a customer in the trash can be purged."), "error")
+        return see_other(url_for("customers.detail", customer_id=customer.id))
+    services.purge(customer, current_user)
+    flash(_("%(name)s was deleted for good.", name=customer.name), "success")
+    return see_other(url_for("customers.trash"))
+
+
 # -- contacts ---------------------------------------------------------------------------------
 
 def _contact_data(form) -> dict:
@@ -306,9 +343,14 @@ def edit_contact(customer_id: int, contact_id: int):
         form.version.data = contact.version
         form.mobile.data = display_phone(contact.mobile)
         form.phone.data = display_phone(contact.phone)
+    hidden = _hide_sensitive(form, customer, contact)
     if form.validate_on_submit():
+        data = _contact_data(form)
+        for name in hidden:          # left empty: the stored value stays (it was never shown)
+            if not data[name]:
+                data[name] = getattr(contact, name)
         try:
-            services.save_contact(customer, _contact_data(form), current_user, contact,
+            services.save_contact(customer, data, current_user, contact,
                                   int(form.version.data or 0))
         except services.Conflict:
             form.form_errors.append(_("Somebody changed this contact meanwhile. "
@@ -319,6 +361,26 @@ def edit_contact(customer_id: int, contact_id: int):
     status = 422 if request.method == "POST" else 200
     return render("customers/contact_form.html", {"*": "customers/_contact_form.html"},
                   form=form, customer=customer, contact=contact, status=status)
+
+
+def _hide_sensitive(form, customer, contact) -> list[str]:
+    """For a user who sees contacts masked, the edit form shows no stored phone, e-mail or
+    WeChat id: each input is empty with the masked value as its placeholder, and an empty
+    input keeps the stored value.  Returns the names of the fields so treated."""
+    from crm.customers import masking
+    if masking.mode(current_user, customer) == "plain":
+        return []
+    hidden = []
+    for name in masking.CONTACT_FIELDS:
+        stored = getattr(contact, name)
+        if stored:
+            if request.method == "GET":
+                form[name].data = ""
+            form[name].render_kw = dict(form[name].render_kw or {},
+                                        placeholder=masking.mask(name, stored))
+            form[name].description = _("Hidden: leave empty to keep it, or type a new value.")
+            hidden.append(name)
+    return hidden
 
 
 @bp.route("/<int:customer_id>/contacts/<int:contact_id>/delete", methods=["POST"])
@@ -337,9 +399,19 @@ def _history(customer_id: int, limit: int) -> list:
     """The customer's audit rows with their authors joined (one query, not one per row)."""
     from crm.audit.models import AuditLog
     Author = User.alias()
-    return list(audit.history("customer", customer_id, limit)
+    rows = list(audit.history("customer", customer_id, limit)
                 .select_extend(Author.id, Author.display_name, Author.username)
                 .join(Author, JOIN.LEFT_OUTER, on=(AuditLog.user == Author.id), attr="user"))
+    # owners are stored as ids: show their names (one query for the whole page)
+    owner_ids = {int(v) for h in rows if h.field == "owner" for v in (h.old, h.new)
+                 if v and v.isdigit()}
+    names = {u.id: u.name for u in User.select().where(User.id.in_(list(owner_ids)))} \
+        if owner_ids else {}
+    for h in rows:
+        if h.field == "owner":
+            h.old = names.get(int(h.old), h.old) if h.old and h.old.isdigit() else h.old
+            h.new = names.get(int(h.new), h.new) if h.new and h.new.isdigit() else h.new
+    return rows
 
 
 @bp.route("/<int:customer_id>/history")

@@ -1,7 +1,7 @@
 """Wiring of the web layer: htmx-flask, CSRF, login, compression, template globals, errors."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import flash, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_compress import Compress
@@ -54,16 +54,26 @@ def nav_items(user):
 
 
 def init_app(app) -> None:
+    from crm.accounts import sessions
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # behind N reverse proxies: the client's address (throttling, audit) and the scheme
+        # (Secure cookies, HSTS) come from their X-Forwarded-* headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     Htmx(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    login_manager.unauthorized_handler(sessions.unauthorized)
+    sessions.init_app(app)
     Compress(app)
 
     from crm import access
     from crm.activities.forms import KIND_LABELS, OUTCOME_LABELS
     from crm.admin.forms import ROLE_LABELS
-    from crm.audit.labels import ACTION_LABELS, FIELD_LABELS
+    from crm.audit.labels import ACTION_LABELS, ENTITY_LABELS, FIELD_LABELS, display_value
     from crm.customers.forms import CHANNEL_LABELS, SOURCE_LABELS, VALUE_LABELS
+    from crm.customers import masking
     from crm.validation import display_phone
     app.jinja_env.filters["phone"] = display_phone
     app.jinja_env.globals.update(
@@ -72,10 +82,13 @@ def init_app(app) -> None:
         value_label=lambda value: VALUE_LABELS.get(value, value),
         field_label=lambda name: FIELD_LABELS.get(name, name),
         action_label=lambda action: ACTION_LABELS.get(action, action),
+        entity_label=lambda entity: ENTITY_LABELS.get(entity, entity),
+        audit_value=display_value,
         source_label=lambda source: SOURCE_LABELS.get(source, source) if source else "—",
         channel_label=lambda channel: CHANNEL_LABELS.get(channel, channel) if channel else "—",
         outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
         render_value=render_value,
+        sensitive=masking.sensitive,
         can=lambda permission, resource=None: access.can(current_user, permission, resource),
         nav_items=lambda: nav_items(current_user),
         wants_partial=wants_partial,
@@ -93,15 +106,24 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
-        if wants_partial():
-            # An expired token on an htmx request: reload the page to get a fresh one.
+        if request.headers.get("HX-Request"):
+            # A missing or expired token on any htmx request (a partial, or a boosted form whose
+            # 400 htmx would not swap): reload the page, which brings a fresh token.
+            flash(_("The page had expired and was reloaded. Please try again."), "error")
             response = app.response_class("", 200)
             response.headers["HX-Refresh"] = "true"
             return response
-        return render_template("errors/error.html", code=400, message=_(
-            "The form expired or was already sent. Go back, reload the page and try again.")), 400
+        message = _("The form expired or was already sent. Go back, reload the page and try "
+                    "again.")
+        if request.endpoint == "accounts.login":
+            # the sign-in form again, with a fresh token, rather than a dead end
+            from crm.accounts.forms import LoginForm
+            form = LoginForm()        # the username as typed, and a new token
+            return render_template("accounts/login.html", form=form, error=_(
+                "The sign-in form had expired. Please sign in again.")), 400
+        return render_template("errors/error.html", code=400, message=message), 400
 
-    for code in (403, 404, 405, 409, 500):
+    for code in (400, 403, 404, 405, 409, 500):
         app.register_error_handler(code, _error_page(code))
 
     @app.after_request
@@ -109,7 +131,7 @@ def init_app(app) -> None:
         lang = request.args.get("lang")
         if lang and lang in app.config["LANGUAGES"]:
             response.set_cookie("locale", lang, max_age=365 * 24 * 3600, samesite="Lax",
-                                httponly=True)
+                                httponly=True, secure=request.is_secure)
         return response
 
     @app.after_request

@@ -113,7 +113,7 @@ def test_manager_sees_the_department_subtree(client, login, book):
     for owner in ("sales", "sales2", "rep.b", "manager"):
         assert client.get(f"/customers/{book[owner].id}").status_code == 200
     page = client.get(f"/customers/{book['sales'].id}").get_data(as_text=True)
-    assert "The owner works in your department or below it." in page
+    assert "The owner works in Team A, your department or one below it." in page
 
 
 def test_manager_can_edit_in_the_subtree(client, login, seed, book):

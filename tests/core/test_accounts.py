@@ -214,7 +214,7 @@ def test_cli_user_create_errors(runner, seed):
     assert taken.exit_code != 0 and "already exists" in taken.output
     short = runner.invoke(cli, ["user", "create", "shorty", "--role", "sales",
                                 "--password", "short"])
-    assert short.exit_code != 0 and "at least 8" in short.output
+    assert short.exit_code != 0 and "at least 10" in short.output
     role = runner.invoke(cli, ["user", "create", "boss", "--role", "king",
                                "--password", "long-enough-1"])
     assert role.exit_code != 0

@@ -52,7 +52,7 @@ def test_create_user(client, login, seed, app):
     ({"username": "new.one", "password": ""}, "A new user needs a password."),
     ({"username": "new one", "password": "long-enough-1"}, "Letters, digits"),
     ({"username": "", "password": "long-enough-1"}, "Required."),
-    ({"username": "new.one", "password": "short"}, "at least 8"),
+    ({"username": "new.one", "password": "short"}, "at least 10"),
     ({"username": "new.one", "password": "long-enough-1", "role": "king"}, "Not a valid choice"),
 ])
 def test_create_user_errors(client, login, seed, values, message):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from crm.customers.models import Customer
+from crm.customers.models import Customer, CustomerShare
 from tests.conftest import PASSWORD, csrf_token, htmx
 from tests.core.conftest import customer_form
 
@@ -33,9 +33,11 @@ def ids(seed):
     customer = seed.customer("张伟", owner="admin", contacts=[{"name": "李雷"}])
     activity = seed.activity(customer.id, "admin", next_followup_on=customer.created_at.date())
     product = seed.product()
+    sales = seed.user("sales")
+    share = seed.run(lambda: CustomerShare.create(customer=customer.id, user=sales.id))
     return {"customer_id": customer.id, "contact_id": seed.run(lambda: customer.contacts.get().id),
             "activity_id": activity.id, "product_id": product.id,
-            "user_id": seed.user("sales").id}
+            "user_id": sales.id, "share_id": share.id}
 
 
 def post_urls(app, ids) -> dict[str, str]:

@@ -31,8 +31,13 @@ def world(seed):
     product = seed.product("TEA-1", "Green tea", 1999)
     seed.purchase(customer.id, [(product.id, 2)])
     contact_id = seed.run(lambda: customer.contacts.get().id)
+    twin = seed.customer("杭州华信科技有限公司", owner="sales", email="hx@example.com")
+    merged = seed.customer("华信科技（杭州）有限公司", owner="sales")
+    from crm.customers import merge
+    record = seed.run(lambda: merge.merge(seed.get_customer(customer.id),
+                                          seed.get_customer(merged.id), [], seed.user("admin")))
     return {"customer": customer.id, "contact": contact_id, "product": product.id,
-            "user": seed.user("sales").id}
+            "user": seed.user("sales").id, "twin": twin.id, "merge": record.id}
 
 
 # rule -> (url from the world, HX-Target, a marker the partial must contain[, one the page must])
@@ -60,6 +65,19 @@ ROUTES = {
     "/customers/<int:customer_id>/activities": (
         lambda w: f"/customers/{w['customer']}/activities?page=2", "timeline-more",
         'hx-swap-oob="beforeend:#timeline-items"', 'id="timeline-items"'),
+    "/customers/<int:customer_id>/shares": (lambda w: f"/customers/{w['customer']}/shares",
+                                            "shares", 'id="shares"', "Sharing"),
+    "/customers/duplicate-pairs": (lambda w: "/customers/duplicate-pairs", "main", "80%"),
+    "/customers/merge": (lambda w: f"/customers/merge?a={w['customer']}&b={w['twin']}", "main",
+                         'name="f_email"'),
+    "/customers/merges": (lambda w: "/customers/merges", "main", "华信科技（杭州）有限公司"),
+    "/customers/merges/<int:merge_id>": (lambda w: f"/customers/merges/{w['merge']}", "main",
+                                         "华信科技（杭州）有限公司"),
+    "/customers/completeness": (lambda w: "/customers/completeness", "main", "incomplete"),
+    "/customers/<int:customer_id>/sheet": (lambda w: f"/customers/{w['customer']}/sheet", "main",
+                                           "Customer information sheet"),
+    "/customers/export": (lambda w: "/customers/export", "main", 'name="columns"'),
+    "/customers/reassign": (lambda w: "/customers/reassign", "main", 'name="from_owner"'),
     "/followups": (lambda w: "/followups", "followups", 'id="followups"'),
     "/customers/<int:customer_id>/purchases": (
         lambda w: f"/customers/{w['customer']}/purchases", "main", "Green tea"),
@@ -74,10 +92,12 @@ ROUTES = {
     "/admin/users/<int:user_id>/edit": (lambda w: f"/admin/users/{w['user']}/edit", "main",
                                         'value="sales"'),
     "/admin/departments": (lambda w: "/admin/departments", "main", "Team A"),
+    "/admin/backups": (lambda w: "/admin/backups", "main", "Back up now"),
     "/admin/plugins": (lambda w: "/admin/plugins", "main", "coretest"),
 }
 # GET routes that are not HTML pages, each with the test that covers it.
 NOT_PAGES = {
+    "/customers/<int:customer_id>/personal-data": "tests/core/test_privacy.py",
     "/healthz": "tests/core/test_smoke.py::test_healthz",
     "/static/<path:filename>": "tests/core/test_routes.py::test_static_assets",
 }

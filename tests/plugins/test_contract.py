@@ -181,6 +181,7 @@ def test_the_core_calls_every_hook(app, login, runner):
     assert created.status_code == 303
     assert client.get(created.headers["Location"]).status_code == 200
     assert client.get("/customers").status_code == 200
+    assert client.get("/imports").status_code == 200
     assert runner.invoke(cli, ["demo", "--customers", "2"]).exit_code == 0
     with ctx(app):
         dispatch(app)

@@ -14,8 +14,8 @@ from markupsafe import Markup
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from crm import (Action, Card, Column, FormField, NavItem, Panel, Permission, ValidationError,
-                 access, hookimpl)
+from crm import (Action, Card, Column, FormField, ImportColumn, NavItem, Panel, Permission,
+                 ValidationError, access, hookimpl)
 from crm.db import database
 from crm.jobs import in_app
 from crm.migrate import MigrationSet
@@ -132,6 +132,18 @@ def crm_customer_form_fields(customer, user):
     return [FormField("example_note",
                       StringField("Note (example)", validators=[Optional(), Length(max=200)]),
                       load=services.note_text, save=services.save_note, order=10)]
+
+
+def _parse_note(text):
+    if len(text) > 200:
+        raise ValueError("A note has at most 200 characters.")
+    return text
+
+
+@hookimpl
+def crm_import_columns(user):
+    return [ImportColumn("example_note", "Note (example)", ("示例备注", "example note"),
+                         parse=_parse_note, save=services.save_note, load=services.note_text)]
 
 
 # -- decisions --------------------------------------------------------------------------------
