@@ -35,9 +35,12 @@ def ids(seed):
     product = seed.product()
     sales = seed.user("sales")
     share = seed.run(lambda: CustomerShare.create(customer=customer.id, user=sales.id))
+    from crm.imports import services as imports
+    job = seed.run(lambda: imports.create(seed.user("admin"), "c.csv",
+                                          "名称\n王五\n".encode(), "customers"))
     return {"customer_id": customer.id, "contact_id": seed.run(lambda: customer.contacts.get().id),
             "activity_id": activity.id, "product_id": product.id,
-            "user_id": sales.id, "share_id": share.id}
+            "user_id": sales.id, "share_id": share.id, "import_id": job.id}
 
 
 def post_urls(app, ids) -> dict[str, str]:

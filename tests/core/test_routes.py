@@ -36,8 +36,12 @@ def world(seed):
     from crm.customers import merge
     record = seed.run(lambda: merge.merge(seed.get_customer(customer.id),
                                           seed.get_customer(merged.id), [], seed.user("admin")))
+    from crm.imports import services as imports
+    job = seed.run(lambda: imports.create(seed.user("admin"), "world.csv",
+                                          "名称,手机\n王五,13700001111\n".encode(), "customers"))
     return {"customer": customer.id, "contact": contact_id, "product": product.id,
-            "user": seed.user("sales").id, "twin": twin.id, "merge": record.id}
+            "user": seed.user("sales").id, "twin": twin.id, "merge": record.id,
+            "import": job.id}
 
 
 # rule -> (url from the world, HX-Target, a marker the partial must contain[, one the page must])
@@ -76,6 +80,12 @@ ROUTES = {
     "/customers/completeness": (lambda w: "/customers/completeness", "main", "incomplete"),
     "/customers/<int:customer_id>/sheet": (lambda w: f"/customers/{w['customer']}/sheet", "main",
                                            "Customer information sheet"),
+    "/admin/audit": (lambda w: "/admin/audit", "audit-results", 'id="audit-results"'),
+    "/account/password": (lambda w: "/account/password", "main", 'id="password-form"'),
+    "/imports": (lambda w: "/imports", "main", 'type="file"'),
+    "/imports/<int:import_id>/mapping": (lambda w: f"/imports/{w['import']}/mapping", "main",
+                                         "王五"),
+    "/imports/<int:import_id>": (lambda w: f"/imports/{w['import']}", "main", "world.csv"),
     "/customers/export": (lambda w: "/customers/export", "main", 'name="columns"'),
     "/customers/reassign": (lambda w: "/customers/reassign", "main", 'name="from_owner"'),
     "/followups": (lambda w: "/followups", "followups", 'id="followups"'),
@@ -97,6 +107,7 @@ ROUTES = {
 }
 # GET routes that are not HTML pages, each with the test that covers it.
 NOT_PAGES = {
+    "/imports/<int:import_id>/rejected.csv": "tests/imports/test_routes.py",
     "/customers/<int:customer_id>/personal-data": "tests/core/test_privacy.py",
     "/healthz": "tests/core/test_smoke.py::test_healthz",
     "/static/<path:filename>": "tests/core/test_routes.py::test_static_assets",

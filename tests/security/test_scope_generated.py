@@ -97,12 +97,13 @@ def test_a_record_outside_the_scope_is_404(world, case, role, target):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("case,role", [pytest.param(c, r, id=f"{c[0].label(c[1])} | {r}")
-                                       for c in CASES for r in IN_SCOPE if r != "sales2"])
+@pytest.mark.parametrize("case,role", [pytest.param(c, "sales", id=f"{c[0].label(c[1])} | sales")
+                                       for c in CASES])
 def test_the_same_route_inside_the_scope_is_not_404(world, case, role):
     """The control: the same URL built from a record inside the role's scope is found (200,
     a redirect, a form error or a 403 for a missing permission), so a 404 above is the scope's
-    doing, not a wrong id.  A POST gets a fresh record of its own, since it may change it."""
+    doing, not a wrong id (the ids come from the same factories for every role).  A POST gets
+    a record of its own, since it may change it."""
     route, method = case
     client = world.client(role)
     if method == "GET":
@@ -182,7 +183,7 @@ def test_record_ids_in_the_query_or_the_form_outside_the_scope(world, case):
     route, method = case
     label = route.label(method)
     problems = []
-    for role, target in (("sales", "sibling"), ("manager", "outside")):
+    for role, target in (("sales", "sibling"),):     # the narrowest scope
         hidden, mine = world.bundles[target], world.bundles[IN_SCOPE[role]]
         ids = {p: str(hidden.customer) for p in ID_PARAMS}
         ids.update(b=str(mine.customer), contact=str(hidden.contact),

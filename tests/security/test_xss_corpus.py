@@ -156,6 +156,7 @@ class Stored:
     errors: list[str] = dataclasses.field(default_factory=list)
     submissions: int = 0
     form_pages: set | None = None        # after the first payload: the pages with forms
+    fallback: dict = dataclasses.field(default_factory=dict)   # (form, field) -> what passed
     found_pages: set = dataclasses.field(default_factory=set)
 
 
@@ -223,6 +224,8 @@ def submit(world, client, form, page_url: str, payload: str, index: int, result:
             result.errors.append(f"POST {action} with {payload!r:.40}: {response.status_code}")
             return False
         if response.status_code in (302, 303):
+            for name, tried in tries.items():
+                result.fallback[(key, name)] = tried - 1
             for name in filled:
                 result.fields.add(f"{key}: {name}")
                 if name in rejected:
@@ -260,7 +263,8 @@ def submit(world, client, form, page_url: str, payload: str, index: int, result:
                          if k in name.lower()), None)
             if hint:
                 fallbacks.insert(1, hint)
-            tried = tries.setdefault(name, 0)
+            # the kind of value that passed for this field with an earlier payload comes first
+            tried = tries.setdefault(name, result.fallback.get((key, name), 0))
             if tried < len(fallbacks):
                 data[name] = fallbacks[tried]
                 tries[name] = tried + 1
