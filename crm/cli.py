@@ -193,6 +193,64 @@ def _gunicorn(app, host, port, workers, threads):
     Server().run()
 
 
+@cli.command("backup")
+@click.option("--no-verify", is_flag=True, help="skip the restore-and-compare verification")
+@with_appcontext
+def backup_command(no_verify):
+    """Take a backup now (verified, recorded, old ones pruned): see docs/data.md."""
+    from flask import current_app
+
+    from crm.backups import services as backups
+    outcome = backups.take(current_app, verify=not no_verify)
+    click.echo(f"{outcome.file}: {outcome.size} bytes in {outcome.seconds} s, "
+               f"{sum(outcome.counts.values())} rows in {len(outcome.counts)} tables")
+    if outcome.problems:
+        raise click.ClickException("; ".join(outcome.problems))
+    click.echo("verified" if outcome.verified else "not verified (--no-verify)")
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def restore_command(path, yes):
+    """Replace the database with the backup PATH.  Stop the server and the worker first."""
+    from flask import current_app
+
+    from crm.backups import services as backups
+    if not yes:
+        click.confirm(f"Replace the database {current_app.config['DATABASE_URL']} with {path}?",
+                      abort=True)
+    try:
+        backups.restore(current_app, path)
+    except (ValueError, subprocess.CalledProcessError) as exc:
+        raise click.ClickException(f"restore refused: {exc}") from None
+    click.echo("restored")
+
+
+@cli.command("reindex")
+@with_appcontext
+def reindex_command():
+    """Rebuild the customer search index (after an upgrade of pypinyin, or a bulk SQL load)."""
+    from crm.customers import services
+    from crm.customers.models import Contact, Customer
+    from crm.db import database
+    count = 0
+    with database.connection_context():
+        ids = [c.id for c in Customer.select(Customer.id)]
+        for start in range(0, len(ids), 500):
+            with database.atomic():
+                customers = list(Customer.select().where(Customer.id.in_(ids[start:start + 500])))
+                contacts: dict = {}
+                for contact in Contact.select().where(
+                        Contact.customer.in_([c.id for c in customers])):
+                    contacts.setdefault(contact.customer_id, []).append(contact)
+                for customer in customers:
+                    services.refresh_search(customer, contacts.get(customer.id, []))
+                    count += 1
+    click.echo(f"{count} customers reindexed")
+
+
 def main():
     cli.main(prog_name="crm")
 

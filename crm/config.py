@@ -23,6 +23,10 @@ DEFAULTS: dict = {
     "JOBS_IMMEDIATE": False,       # run background jobs inline (tests)
     "OUTBOX_MAX_ATTEMPTS": 8,
     "PHONE_REGION": "CN",
+    "BACKUP_DIR": None,            # None: <instance>/backups
+    "BACKUP_KEEP": 14,             # backup files kept
+    "BACKUP_SCHEDULE": "daily",    # or "off"
+    "BACKUP_AT": "19:30",          # UTC (huey's crontab): 03:30 in China
     # -- sign-in and sessions (docs/security.md) --
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SECURE": False,   # Secure anyway whenever the request is HTTPS (see below)
