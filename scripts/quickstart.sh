@@ -12,6 +12,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# A demo: the printed demo passwords stay usable (outside demo mode every demo user must choose
+# a new password at first sign-in, see docs/security.md).  CRM_DEMO_MODE=0 turns that off.
+export CRM_DEMO_MODE="${CRM_DEMO_MODE:-1}"
+
 ensure_venv
 ensure_install ""
 ensure_assets

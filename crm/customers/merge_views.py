@@ -83,11 +83,11 @@ def merges():
 
 @bp.route("/merges/<int:merge_id>")
 def merge_review(merge_id: int):
-    access.require(current_user, "customer.merge")
     record = CustomerMerge.get_or_none(CustomerMerge.id == merge_id)
     if record is None:
         abort(404)
-    winner = access.get_customer_or_404(current_user, record.winner_id)
+    winner = access.get_customer_or_404(current_user, record.winner_id)   # scope first: 404
+    access.require(current_user, "customer.merge", winner)
     before = json.loads(record.before)
     loser = (before.get("loser_name", ""), before.get("loser_number", ""))
     taken = set(json.loads(record.taken))

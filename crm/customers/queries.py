@@ -99,6 +99,29 @@ class Page:
         return out
 
 
+LOOKUP_LIMIT = 20
+
+
+def lookup_scope(scope, q: str):
+    """The counter's look-up (users without ``customer.browse``): ``scope`` narrowed by a real
+    term, or None when the term is too short to be one (a single letter or digit would list
+    every customer: every number starts with "C2026...").  A real term is 4+ digits (the last 4
+    of a phone), 2+ Chinese characters or letters (a name, pinyin, initials), or a whole
+    customer number (letters and digits: matched exactly, not as a prefix)."""
+    compact = "".join((q or "").split())
+    if not compact:
+        return None
+    if compact.isdigit():
+        return apply_filters(scope, Filters(q=compact)) if len(compact) >= 4 else None
+    has_digit = any(ch.isdigit() for ch in compact)
+    has_letter = any(ch.isascii() and ch.isalpha() for ch in compact)
+    if has_digit and has_letter:
+        return scope.where(fn.UPPER(Customer.number) == compact.upper())
+    if len(compact) < 2:
+        return None
+    return apply_filters(scope, Filters(q=q))
+
+
 def apply_filters(query, filters: Filters):
     for term in normalise_query(filters.q):
         low, high = term_range(term)

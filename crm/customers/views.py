@@ -44,11 +44,21 @@ def index():
     browse = access.can(current_user, "customer.browse")
     scope = access.scoped_customers(current_user)
     columns = host().collect("crm_customer_list_columns", user=current_user)
-    if not browse and not filters.q:
-        page = queries.Page([], 0, 1, current_app.config["PAGE_SIZE"])   # counter: search first
-    else:
+    lookup_refused = False
+    if browse:
         page = queries.list_page(scope, filters, current_app.config["PAGE_SIZE"], columns)
-    context = dict(filters=filters, page=page, browse=browse, bulk=None)
+    else:
+        # the counter's look-up: a real term, one page of at most LOOKUP_LIMIT, no browsing
+        lookup = queries.lookup_scope(scope, filters.q)
+        lookup_refused = bool(filters.q) and lookup is None
+        if lookup is None:
+            page = queries.Page([], 0, 1, current_app.config["PAGE_SIZE"])
+        else:
+            filters.page, filters.sort = 1, "name"
+            page = queries.list_page(lookup, queries.Filters(sort="name"), queries.LOOKUP_LIMIT,
+                                     columns)
+    context = dict(filters=filters, page=page, browse=browse, bulk=None,
+                   lookup_refused=lookup_refused)
     if browse and page.rows and access.can(current_user, "customer.reassign"):
         from crm.customers.sharing import owner_candidates
         context["bulk"] = owner_candidates(current_user)   # the owners to hand them to

@@ -57,6 +57,9 @@ def _clean_env(instance: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     env["CRM_INSTANCE_PATH"] = str(instance)
     env["PYTHONUNBUFFERED"] = "1"
+    # the demo accounts sign in with demo1234 as printed (outside demo mode they must first
+    # choose a new password: tests/accounts_security covers that)
+    env["CRM_DEMO_MODE"] = "1"
     return env
 
 
