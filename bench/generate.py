@@ -463,7 +463,8 @@ def parse_args(argv=None):
     parser.add_argument("--now", default=None,
                         help="the generation's 'now' (ISO, UTC), for identical data across days; "
                              "default: today 00:00 UTC (the data ends today, as in a live shop)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="customers per batch")
+    parser.add_argument("--batch-size", type=int, default=10000,
+                        help="customers per batch of bulk_create_customers (default 10,000)")
     parser.add_argument("--reset", action="store_true", help="empty the database first")
     parser.add_argument("--keep-events-pending", action="store_true",
                         help="leave the load's outbox events for the worker to deliver")

@@ -258,7 +258,8 @@ def _field_default(field):
     return default() if callable(default) else default
 
 
-def bulk_create_customers(rows: Iterable[dict], user, settings, batch_size: int = 1000) -> list[int]:
+def bulk_create_customers(rows: Iterable[dict], user, settings,
+                          batch_size: int = 5000) -> list[int]:
     """Create customers from ``rows``: dicts of the cleaned fields ``create_customer`` takes
     (``services.EDITABLE``), plus optionally ``contacts`` (a list of dicts of
     ``services.CONTACT_FIELDS``), ``tags`` (a list of names) and ``created_at`` (naive UTC;
@@ -281,9 +282,11 @@ def bulk_create_customers(rows: Iterable[dict], user, settings, batch_size: int 
     The pure-Python part of a batch (search tokens: pinyin) is computed in a helper thread
     while the previous batch is being written: the database drivers release the GIL while
     the database works, so the two cores of a small server both work (Python code of the two
-    threads still takes turns).  ``batch_size`` is the size of what a failure rolls back;
-    at 100,000 customers on SQLite, 1,000, 5,000 and 10,000 took the same time within the
-    measurement's noise (bench/RESULTS.md).
+    threads still takes turns).  ``batch_size`` is the size of what a failure rolls back,
+    and on SQLite the number of commits: each commit writes every index page the batch
+    touched to the WAL, and the search index's pages are touched all over, so at 100,000
+    customers 100 commits of 1,000 cost 12 s of CPU and 10 of 10,000 cost 2 s
+    (bench/RESULTS.md).
     """
     user_id = _id(user)
     tz = ZoneInfo(settings.timezone)

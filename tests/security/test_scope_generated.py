@@ -30,20 +30,11 @@ ROLE_TARGETS = [("sales", "sibling"), ("manager", "outside")]
 SCOPE_CASES = [(case, role, label) for case in CASES for role, label in ROLE_TARGETS]
 VARIANTS = (("page", {}), ("htmx", htmx("security-probe")))
 
-# Known bugs: (endpoint, method, role) -> reason.  Each is marked xfail(strict=True).
-_MERGE_403 = (
-    "BUG: GET /customers/merges/<merge_id> checks the 'customer.merge' permission before the "
-    "scope, so a sales rep asking for the merge record of a customer outside their scope gets "
-    "403 instead of 404 (issue 3: 'a record the user may not see answers 404, never 403'). "
-    "Expected: resolve the merge's winner with access.get_customer_or_404 first, then "
-    "require the permission (as customers.edit does).")
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {}   # _MERGE_403: fixed, scope checked first
-
-
-def _scope_id(value) -> str:
-    if isinstance(value, tuple) and len(value) == 2 and hasattr(value[0], "rule"):
-        return value[0].label(value[1])
-    return str(value)
+# Known bugs: (endpoint, method, role) -> reason; each is marked xfail(strict=True) so that the
+# suite stays green while the bug is visible, and fails once it is fixed (remove the entry).
+# Found and fixed since: GET /customers/merges/<merge_id> answered 403 instead of 404 to a
+# sales rep for a merge outside their scope (the permission was checked before the scope).
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
 
 def _marked(cases):
