@@ -57,9 +57,12 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.backups.views import bp as backups_bp
     from crm.exports.views import bp as exports_bp
     from crm.imports.views import bp as imports_bp
+    from crm.notifications.views import bp as notifications_bp
     from crm.purchases.views import bp as purchases_bp
+    from crm.tasks.views import bp as tasks_bp
     for blueprint in (accounts_bp, dashboard_bp, customers_bp, exports_bp, activities_bp,
-                      purchases_bp, admin_bp, backups_bp, imports_bp):
+                      purchases_bp, admin_bp, backups_bp, imports_bp, tasks_bp,
+                      notifications_bp):
         app.register_blueprint(blueprint)
 
     static_folders = [(resource_dir("static"), "")]

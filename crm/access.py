@@ -32,11 +32,12 @@ ROLE_DEFAULTS: dict[str, tuple] = {
     "customer.purge": ("admin",),
     "backup.manage": ("admin",),
     "customer.personal_data": ("admin",),                # a person's data request (PIPL)
-    "customer.anonymise": ("admin",),                    # erase a person, keep the figures                          # delete from the trash for good             # duplicate finder, merge, merge review    # the list they see, to CSV / XLSX           # bulk: a rep leaves, a territory moves
+    "customer.anonymise": ("admin",),                    # erase a person, keep the figures
     "customer.unmasked": ("admin", "manager", "sales"),   # phones and e-mails shown in full
     "customer.reveal": ("service", "clerk"),              # masked, one audited click to reveal
     "contact.edit": ("admin", "manager", "sales", "service"),
     "activity.log": ALL,
+    "task.assign": ("admin", "manager"),                  # give tasks to others (managers: their departments)
     "purchase.record": ("admin", "manager", "sales", "clerk"),
     "product.manage": ("admin", "manager"),
     "user.manage": ("admin",),

@@ -302,6 +302,8 @@ def bulk_create_customers(rows: Iterable[dict], user, settings,
             raise BulkError(written, list(created), exc) from exc
         finally:
             prepared.close()    # stop the helper thread now, not when garbage-collected
+            from crm.customers.queries import forget_choices
+            forget_choices()    # the list's region and industry choices
     return created
 
 

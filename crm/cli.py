@@ -193,6 +193,20 @@ def _gunicorn(app, host, port, workers, threads):
     Server().run()
 
 
+@cli.command("remind")
+@with_appcontext
+def remind_command():
+    """Run the reminder rules now (the daily job at REMINDERS_AT does it too)."""
+    from flask import current_app
+
+    from crm.db import database
+    from crm.tasks import rules
+    with database.connection_context():
+        outcome = rules.run_all(current_app.config)
+    found = outcome["no_contact"]
+    click.echo(f"no contact: {found['tasks']} reminder tasks for {found['owners']} owners")
+
+
 @cli.command("backup")
 @click.option("--no-verify", is_flag=True, help="skip the restore-and-compare verification")
 @with_appcontext

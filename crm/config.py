@@ -19,6 +19,10 @@ DEFAULTS: dict = {
     "CUSTOMER_NUMBER_PATTERN": "C{year:04d}{month:02d}{seq:04d}",
     "PAGE_SIZE": 25,
     "FOLLOWUP_STALE_DAYS": 7,
+    # -- reminders (crm/tasks/rules.py), a daily job at REMINDERS_AT (UTC; 00:15 is 08:15 in China)
+    "REMINDER_NO_CONTACT_DAYS": 30,    # a customer not contacted this long reminds its owner; 0: off
+    "REMINDER_NO_CONTACT_MAX": 20,     # at most this many new reminder tasks per owner and day
+    "REMINDERS_AT": "00:15",
     "DEMO_MODE": False,            # a public demo: demo accounts keep their known passwords
     "JOBS_IMMEDIATE": False,       # run background jobs inline (tests)
     "OUTBOX_MAX_ATTEMPTS": 8,

@@ -8,6 +8,12 @@ from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for forms
 from flask_login import current_user
 
 
+def N_(message: str) -> str:
+    """Mark a msgid for extraction without translating it now: a message stored in the
+    database (a notification) is translated when it is shown, in the reader's language."""
+    return message
+
+
 def select_locale():
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale

@@ -62,6 +62,12 @@ def init_app(app) -> None:
         tasks["backup"] = huey.periodic_task(crontab(hour=str(int(hour)), minute=str(int(minute))),
                                              name="crm.backup")(
             lambda: backups.take(app))
+    from crm.tasks import rules
+    # REMINDERS_AT is UTC, as huey's crontab: 00:15 UTC is 08:15 in China
+    hour, minute = (app.config.get("REMINDERS_AT") or "00:15").split(":")
+    tasks["reminders"] = huey.periodic_task(crontab(hour=str(int(hour)), minute=str(int(minute))),
+                                            name="crm.reminders")(
+        in_app(app, lambda: rules.run_all(app.config)))
     app.extensions["crm.tasks"] = tasks
     host.call_all("crm_register_jobs", huey=huey, app=app)
 

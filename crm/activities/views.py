@@ -1,4 +1,5 @@
-"""Logging activities from the customer page, the timeline, and "my follow-ups"."""
+"""Logging activities from the customer page, the timeline, and "my tasks" (the follow-ups
+set when logging an activity, with the tasks of crm/tasks)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,6 +15,7 @@ from crm.activities import queries, services
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
 from crm.customers.models import Contact
+from crm.tasks import services as task_services
 from crm.web.htmx import render, safe_next, see_other, wants_partial
 
 bp = Blueprint("activities", __name__)
@@ -65,9 +67,17 @@ def followups():
     default = current_app.config["FOLLOWUP_STALE_DAYS"]
     days = request.args.get("days", default, type=int)
     days = days if days and 0 < days <= 3650 else default
-    data = queries.followups(current_user, access.scoped_customers(current_user), _today(), days)
+    scope = access.scoped_customers(current_user)
+    today = _today()
+    data = queries.followups(current_user, scope, today, days)
+    tasks = task_services.open_tasks(current_user, scope)
+    grouped = {"overdue": [], "today": [], "later": []}
+    for task in tasks:
+        when = ("later" if task.due_on is None or task.due_on > today
+                else "today" if task.due_on == today else "overdue")
+        grouped[when].append(task)
     return render("activities/followups.html", {"*": "activities/_followups.html"},
-                  data=data, today=_today())
+                  data=data, tasks=grouped, today=today)
 
 
 @bp.route("/activities/<int:activity_id>/done", methods=["POST"])

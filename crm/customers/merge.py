@@ -24,6 +24,7 @@ from crm.customers.models import (Contact, Customer, CustomerMerge, CustomerShar
 from crm.db import database, utcnow
 from crm.events.services import emit
 from crm.purchases.models import Purchase
+from crm.tasks.models import Task
 
 MERGEABLE = tuple(f for f in services.EDITABLE)
 
@@ -110,6 +111,8 @@ def merge(winner: Customer, loser: Customer, taken, user) -> CustomerMerge:
             .where(Activity.customer == loser.id).execute(),
             "purchases": Purchase.update(customer=winner.id)
             .where(Purchase.customer == loser.id).execute(),
+            "tasks": Task.update(customer=winner.id)
+            .where(Task.customer == loser.id).execute(),
         }
         tags = [ct.tag_id for ct in CustomerTag.select().where(CustomerTag.customer == loser.id)]
         for tag_id in tags:

@@ -61,6 +61,7 @@ class Customer(BaseModel):
             # The default list: live customers, newest first (an ordered index scan, no sort).
             (("deleted_at", "created_at", "id"), False),
             (("deleted_at", "name", "id"), False),
+            (("deleted_at", "value_class"), False),     # the dashboard's count by class
         )
 
     def __str__(self) -> str:

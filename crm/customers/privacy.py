@@ -22,6 +22,7 @@ from crm.customers.models import Contact, Customer, CustomerTag, Tag
 from crm.db import database, utcnow
 from crm.events.services import emit
 from crm.purchases.models import Product, Purchase, PurchaseLine
+from crm.tasks.models import Task
 
 PERSONAL_CUSTOMER = ("phone", "email", "address", "notes")
 PERSONAL_CONTACT = ("name", "title", "mobile", "phone", "email", "wechat")
@@ -67,6 +68,8 @@ def personal_data(customer: Customer) -> dict:
                      for c in contacts],
         "activities": [_row(a, ["id", "kind", "occurred_at", "summary", "outcome",
                                 "next_followup_on"]) for a in activities],
+        "tasks": [_row(t, ["id", "title", "notes", "due_on", "done_at", "created_at"])
+                  for t in Task.select().where(Task.customer == customer.id).order_by(Task.id)],
         "purchases": [dict(_row(p, ["id", "purchased_at", "total_fen", "status"]),
                            lines=lines.get(p.id, [])) for p in purchases],
         "history": [_row(h, ["at", "action", "field", "old", "new"])
@@ -88,6 +91,7 @@ def anonymise(customer: Customer, user) -> None:
                        consent_wechat=False).where(Contact.customer == customer.id).execute()
         Activity.update(summary="—").where(Activity.customer == customer.id).execute()
         Purchase.update(note="").where(Purchase.customer == customer.id).execute()
+        Task.update(title=label, notes="").where(Task.customer == customer.id).execute()
         CustomerTag.delete().where(CustomerTag.customer == customer.id).execute()
         contact_ids = [c.id for c in Contact.select(Contact.id)
                        .where(Contact.customer == customer.id)]

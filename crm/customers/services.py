@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from peewee import fn
 
 from crm.audit import services as audit
-from crm.customers import numbering, search, search_tokens
+from crm.customers import numbering, queries, search, search_tokens
 from crm.customers.models import Contact, Customer, CustomerTag, SearchToken, Tag
 from crm.db import database, utcnow
 from crm.events.services import emit
@@ -93,6 +93,7 @@ def create_customer(data: dict, user, settings: Settings, tags=(), extra_save=()
             form_field.save(customer, value)
         audit.record("create", user, "customer", customer.id,
                      [(k, "", values[k]) for k in values if values[k] not in ("", None, False)])
+        queries.forget_choices()
         emit("customer.created", customer_id=customer.id, number=number, user_id=user.id)
     return customer
 
@@ -130,6 +131,7 @@ def update_customer(customer_id: int, data: dict, expected_version: int, user, t
             form_field.save(customer, value)
         if changes:
             audit.record("update", user, "customer", customer_id, changes)
+            queries.forget_choices()
             emit("customer.updated", customer_id=customer_id, user_id=user.id,
                  fields=[c[0] for c in changes])
     return customer
@@ -140,6 +142,7 @@ def trash(customer: Customer, user) -> None:
         Customer.update(deleted_at=utcnow(), deleted_by=user.id, version=Customer.version + 1) \
             .where(Customer.id == customer.id).execute()
         audit.record("delete", user, "customer", customer.id)
+        queries.forget_choices()
         emit("customer.deleted", customer_id=customer.id, user_id=user.id)
 
 
@@ -148,6 +151,7 @@ def restore(customer: Customer, user) -> None:
         Customer.update(deleted_at=None, deleted_by=None, version=Customer.version + 1) \
             .where(Customer.id == customer.id).execute()
         audit.record("restore", user, "customer", customer.id)
+        queries.forget_choices()
         emit("customer.restored", customer_id=customer.id, user_id=user.id)
 
 
@@ -158,6 +162,7 @@ def purge(customer: Customer, user) -> None:
     with database.atomic():
         audit.record("customer.purge", user, "customer", customer.id,
                      [("number", customer.number, ""), ("name", customer.name, "")])
+        queries.forget_choices()
         emit("customer.purged", customer_id=customer.id, user_id=user.id)
         Customer.delete().where(Customer.id == customer.id).execute()
 

@@ -19,6 +19,7 @@ from crm.customers.models import Contact, Customer, CustomerTag, Tag
 from crm.plugins import host
 from crm.purchases import queries as purchase_queries
 from crm.purchases.forms import PurchaseForm
+from crm.tasks import services as task_services
 from crm.validation import display_phone
 from crm.web.htmx import htmx_target, render, see_other
 
@@ -64,7 +65,7 @@ def index():
         context["bulk"] = owner_candidates(current_user)   # the owners to hand them to
     partials = {"results": "customers/_results.html", "load-more": "customers/_rows.html"}
     if htmx_target() not in partials:   # the page (also as HX-Location's <main>): the filters
-        context["choices"] = queries.filter_choices(scope) if browse else ([], [], [], [])
+        context["choices"] = queries.filter_choices(scope, current_user.id) if browse else ([], [], [], [])
     return render("customers/index.html", partials, **context)
 
 
@@ -240,7 +241,9 @@ def detail(customer_id: int):
     activity_form.contact.choices = [("", "—")] + [(str(c.id), c.name) for c in contacts]
     purchase_form = PurchaseForm()
     purchase_queries.fill_product_choices(purchase_form)
+    tasks, tasks_done = task_services.customer_tasks(customer)
     return render("customers/detail.html", customer=customer, owner=owner, contacts=contacts,
+                  tasks=tasks, tasks_done=tasks_done,
                   tags=tags, timeline=timeline, purchases=purchases, panels=panels,
                   actions=actions, activity_form=activity_form, purchase_form=purchase_form,
                   contact_form=ContactForm(prefix="contact"),

@@ -18,6 +18,7 @@ from crm.customers.models import Customer
 from crm.db import utcnow
 from crm.i18n import _l
 from crm.plugins import host
+from crm.tasks import services as task_services
 from crm.web.htmx import render
 
 bp = Blueprint("dashboard", __name__)
@@ -26,8 +27,14 @@ bp = Blueprint("dashboard", __name__)
 def _card_followups(user):
     # the same follow-ups as the "My follow-ups" page: the user's day, customers in scope
     today = dt.datetime.now(ZoneInfo(str(get_timezone()))).date()
-    overdue, due = activity_queries.followup_counts(user, access.scoped_customers(user), today)
-    return Markup(render_template("dashboard/_card_followups.html", overdue=overdue, due=due))
+    scope = access.scoped_customers(user)
+    overdue, due = activity_queries.followup_counts(user, scope, today)
+    task_counts = task_services.counts(user, scope, today)
+    soon = [t for t in task_services.open_tasks(user, scope, limit=5)
+            if t.due_on is not None and t.due_on <= today]
+    return Markup(render_template("dashboard/_card_followups.html",
+                                  overdue=overdue + task_counts.overdue,
+                                  due=due + task_counts.today, soon=soon, today=today))
 
 
 def _card_customers(user):
@@ -50,7 +57,7 @@ def _card_activity(user):
 
 
 def cards(user) -> list[Card]:
-    core = [Card("followups", _l("My follow-ups"), _card_followups, 10),
+    core = [Card("followups", _l("My tasks"), _card_followups, 10),
             Card("activity", _l("My activities, last 7 days"), _card_activity, 20)]
     if access.can(user, "customer.browse"):
         core.append(Card("customers", _l("Customers"), _card_customers, 30))

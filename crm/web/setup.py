@@ -35,6 +35,11 @@ def render_value(name: str, value, **context):
     return result if isinstance(result, Markup) else escape(result)
 
 
+def _unread(user) -> int:
+    from crm.notifications.services import unread_count
+    return unread_count(user) if user.is_authenticated else 0
+
+
 def nav_items(user):
     from flask import current_app
 
@@ -44,7 +49,7 @@ def nav_items(user):
     core = [
         NavItem(_l("Dashboard"), "dashboard.index", 10),
         NavItem(_l("Customers"), "customers.index", 20),
-        NavItem(_l("Follow-ups"), "activities.followups", 30),
+        NavItem(_l("My tasks"), "activities.followups", 30),
         NavItem(_l("Products"), "purchases.products", 60),
         NavItem(_l("Admin"), "admin.users", 90, "user.manage"),
     ]
@@ -91,6 +96,7 @@ def init_app(app) -> None:
         sensitive=masking.sensitive,
         can=lambda permission, resource=None: access.can(current_user, permission, resource),
         nav_items=lambda: nav_items(current_user),
+        unread_notifications=lambda: _unread(current_user),
         wants_partial=wants_partial,
         get_locale=get_locale,
     )

@@ -101,3 +101,8 @@ class StageForm(FlaskForm):
         InputRequired(_l("Enter a number.")), NumberRange(0, 3650)],
         description=_l("0: never"))
     active = BooleanField(_l("Shown on the board"), default=True)
+    notify_role = SelectField(_l("When a deal enters it, notify"),
+                              choices=[("", _l("Nobody")), ("manager", _l("Managers")),
+                                       ("admin", _l("Administrators")),
+                                       ("service", _l("Service staff"))],
+                              default="")

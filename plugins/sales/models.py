@@ -24,6 +24,7 @@ class Stage(BaseModel):
     rules = CharField(max_length=100, default="")   # comma-separated RULES
     stuck_days = IntegerField(default=14)           # no stage change for this long: stuck
     active = BooleanField(default=True)
+    notify_role = CharField(max_length=16, default="")  # a role notified when a deal enters
 
     class Meta:
         table_name = "sales_stage"

@@ -17,6 +17,8 @@ from crm import access
 from crm.accounts.models import User
 from crm.customers.models import Customer
 from crm.db import database, is_postgres, utcnow
+from crm.i18n import N_
+from crm.notifications import notify
 
 from .models import Deal, DealProduct, Stage, StageHistory
 
@@ -106,7 +108,8 @@ def create_deal(customer, user, data: dict, stage: Stage, product_ids=(),
                            reason=data.get("reason") or "",
                            closed_at=now if stage.kind != "open" else None, **values)
         _set_products(deal.id, product_ids)
-        StageHistory.create(deal=deal.id, stage=stage.id, entered_at=now, user=_id(user))
+        entry = StageHistory.create(deal=deal.id, stage=stage.id, entered_at=now, user=_id(user))
+        notify_entry(deal, stage, user, entry.id)
     return deal
 
 
@@ -164,8 +167,25 @@ def move(deal_id: int, version: int, user, stage: Stage, extra: dict | None = No
             raise Conflict(Deal.get_by_id(deal_id))
         (StageHistory.update(left_at=now)
          .where((StageHistory.deal == deal_id) & StageHistory.left_at.is_null()).execute())
-        StageHistory.create(deal=deal_id, stage=stage.id, entered_at=now, user=_id(user))
-        return Deal.get_by_id(deal_id)
+        entry = StageHistory.create(deal=deal_id, stage=stage.id, entered_at=now, user=_id(user))
+        deal = Deal.get_by_id(deal_id)
+        notify_entry(deal, stage, user, entry.id)
+        return deal
+
+
+def notify_entry(deal: Deal, stage: Stage, user, entry_id: int) -> int:
+    """Notify the people with the stage's ``notify_role`` who can see the deal's customer
+    (a manager: the customers of their departments) that ``deal`` entered ``stage``; the
+    one who moved it is left out.  Through the core's public ``crm.notifications``."""
+    if not stage.notify_role:
+        return 0
+    people = [u for u in User.select().where((User.role == stage.notify_role)
+                                             & (User.is_active == True))  # noqa: E712
+              if u.id != _id(user) and access.scoped_customers(u).where(
+                  Customer.id == deal.customer_id).exists()]
+    return notify(people, N_("Deal %(title)s entered the stage %(stage)s"),
+                  url=f"/sales/deals/{deal.id}", kind="sales.stage",
+                  key=f"sales.stage:{entry_id}", title=deal.title, stage=stage.name)
 
 
 def history(deal: Deal, now: dt.datetime | None = None) -> list[dict]:

@@ -245,7 +245,7 @@ def _stage_values(form) -> dict:
     return {"name": form.name.data.strip(), "position": form.position.data,
             "probability": form.probability.data, "kind": form.kind.data,
             "rules": ",".join(rules), "stuck_days": form.stuck_days.data,
-            "active": bool(form.active.data)}
+            "active": bool(form.active.data), "notify_role": form.notify_role.data or ""}
 
 
 def _stages_page(new_form, status=200, edited=None):
@@ -257,7 +257,7 @@ def _stages_page(new_form, status=200, edited=None):
         rows.append((stage, forms.StageForm(formdata=None, prefix=f"s{stage.id}", data={
             "name": stage.name, "position": stage.position, "probability": stage.probability,
             "kind": stage.kind, "rules": stage.rule_list, "stuck_days": stage.stuck_days,
-            "active": stage.active})))
+            "active": stage.active, "notify_role": stage.notify_role})))
     return _page("sales/stages.html", status=status, form=new_form, rows=rows)
 
 

@@ -17,6 +17,8 @@ from crm import access
 from crm.accounts.models import User
 from crm.customers.models import Customer
 from crm.db import database, is_postgres, utcnow
+from crm.i18n import N_
+from crm.notifications import notify
 
 from .models import (CAUSES, OPEN_STATUSES, PRIORITIES, TYPES, CalendarDay, SlaPolicy, Ticket,
                      TicketEvent, TicketSequence)
@@ -327,6 +329,18 @@ def warn_before(table: dict, ticket, target: str, settings: Settings) -> int:
     return min(settings.warn_minutes, hours * 60 // 4)
 
 
+WARNED = {"response": N_("Ticket %(number)s needs a first response by %(due)s"),
+          "resolve": N_("Ticket %(number)s must be resolved by %(due)s")}
+BREACHED = {"response": N_("Ticket %(number)s missed its first-response target: escalated"),
+            "resolve": N_("Ticket %(number)s missed its resolution target: escalated")}
+
+
+def format_due(due: dt.datetime, settings: Settings) -> str:
+    """A deadline (naive UTC) as local "YYYY-MM-DD HH:MM" in the service's time zone."""
+    return (due.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(settings.timezone))
+            .strftime("%Y-%m-%d %H:%M"))
+
+
 def check_sla(settings: Settings, now: dt.datetime | None = None) -> dict:
     """Warn before each running deadline and escalate each missed one, once per target.
 
@@ -362,6 +376,10 @@ def check_sla(settings: Settings, now: dt.datetime | None = None) -> dict:
                         _event(ticket.id, None, "breached", target, at=now)
                         _event(ticket.id, None, "escalated", _user_name(manager), at=now)
                         counts["breached"] += 1
+                        people = [p for p in (ticket.assignee_id, manager) if p]
+                        notify(people, BREACHED[target], url=f"/service/tickets/{ticket.id}",
+                               kind="service.sla", key=f"service.breached:{ticket.id}:{target}",
+                               number=ticket.number)
                 elif (getattr(ticket, f"{target}_warned_at") is None
                       and calendar.minutes_between(now, due)
                       <= warn_before(table, ticket, target, settings)):
@@ -370,6 +388,12 @@ def check_sla(settings: Settings, now: dt.datetime | None = None) -> dict:
                     if hit:
                         _event(ticket.id, None, "warned", target, at=now)
                         counts["warned"] += 1
+                        # the assignee, else whoever opened it (a new, unassigned ticket)
+                        person = ticket.assignee_id or ticket.created_by_id
+                        notify([person] if person else [], WARNED[target],
+                               url=f"/service/tickets/{ticket.id}", kind="service.sla",
+                               key=f"service.warned:{ticket.id}:{target}", number=ticket.number,
+                               due=format_due(due, settings))
     return counts
 
 

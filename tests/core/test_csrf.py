@@ -38,9 +38,17 @@ def ids(seed):
     from crm.imports import services as imports
     job = seed.run(lambda: imports.create(seed.user("admin"), "c.csv",
                                           "名称\n王五\n".encode(), "customers"))
+    from crm.notifications import notify
+    from crm.notifications.models import Notification
+    from crm.tasks.services import create_task
+    admin = seed.user("admin")
+    task = seed.run(create_task, "CSRF 任务", admin, customer=customer.id)
+    seed.run(notify, [admin], "hello", url="/followups")
+    note = seed.run(lambda: Notification.get(Notification.user == admin.id))
     return {"customer_id": customer.id, "contact_id": seed.run(lambda: customer.contacts.get().id),
             "activity_id": activity.id, "product_id": product.id,
-            "user_id": sales.id, "share_id": share.id, "import_id": job.id}
+            "user_id": sales.id, "share_id": share.id, "import_id": job.id,
+            "task_id": task.id, "notification_id": note.id}
 
 
 def post_urls(app, ids) -> dict[str, str]:

@@ -39,9 +39,13 @@ def world(seed):
     from crm.imports import services as imports
     job = seed.run(lambda: imports.create(seed.user("admin"), "world.csv",
                                           "名称,手机\n王五,13700001111\n".encode(), "customers"))
+    from crm.notifications import notify
+    from crm.tasks.services import create_task
+    task = seed.run(create_task, "回访华信", seed.user("admin"), customer=customer.id)
+    seed.run(notify, [seed.user("admin")], "A note for the admin", url="/followups")
     return {"customer": customer.id, "contact": contact_id, "product": product.id,
             "user": seed.user("sales").id, "twin": twin.id, "merge": record.id,
-            "import": job.id}
+            "import": job.id, "task": task.id}
 
 
 # rule -> (url from the world, HX-Target, a marker the partial must contain[, one the page must])
@@ -89,6 +93,10 @@ ROUTES = {
     "/customers/export": (lambda w: "/customers/export", "main", 'name="columns"'),
     "/customers/reassign": (lambda w: "/customers/reassign", "main", 'name="from_owner"'),
     "/followups": (lambda w: "/followups", "followups", 'id="followups"'),
+    "/tasks/new": (lambda w: f"/tasks/new?customer={w['customer']}", "main", 'id="task-form"'),
+    "/tasks/<int:task_id>/edit": (lambda w: f"/tasks/{w['task']}/edit", "main", "回访华信"),
+    "/notifications": (lambda w: "/notifications", "notifications", "A note for the admin",
+                       "Mark all as read"),
     "/customers/<int:customer_id>/purchases": (
         lambda w: f"/customers/{w['customer']}/purchases", "main", "Green tea"),
     "/products": (lambda w: "/products", "main", "TEA-1"),
@@ -110,6 +118,8 @@ NOT_PAGES = {
     "/imports/<int:import_id>/rejected.csv": "tests/imports/test_routes.py",
     "/customers/<int:customer_id>/personal-data": "tests/core/test_privacy.py",
     "/healthz": "tests/core/test_smoke.py::test_healthz",
+    "/notifications/badge": "tests/core/test_notifications.py (a fragment polled by htmx; "
+                            "without htmx it sends to /notifications)",
     "/static/<path:filename>": "tests/core/test_routes.py::test_static_assets",
 }
 ANONYMOUS = {"/login"}

@@ -94,6 +94,8 @@ PAGES = {
     "customer": (lambda demo: f"/customers/{demo.customer_id}", "#timeline-items"),
     "customer-new": ("/customers/new", "#customer-form"),
     "followups": ("/followups", "main h1"),
+    "task-new": ("/tasks/new", "#task-form"),
+    "notifications": ("/notifications", "main h1"),
     "dashboard": ("/", "main h1"),
 }
 

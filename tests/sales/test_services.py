@@ -180,3 +180,24 @@ def test_demo_data(app, seed):
     assert count >= 1
     seed.run(hooks.crm_demo_data, app, random.Random(3))
     assert seed.run(lambda: Deal.select().count()) == count
+
+
+def test_entering_the_contract_stage_notifies_the_managers_who_see_the_customer(seed, deals):
+    from crm.notifications.models import Notification
+    customer = seed.customer(owner="sales")          # Team A: under the manager's Sales
+    other = seed.customer("总部客户有限公司")          # the admin's: the manager cannot see it
+    contract = deals.stage("合同签订")
+    assert contract.notify_role == "manager"
+    user = seed.user("sales")
+    mine = deals.open(customer.id, amount_fen=100, expected_close=dt.date(2026, 5, 1))
+    theirs = deals.open(other.id, "admin", amount_fen=100, expected_close=dt.date(2026, 5, 1))
+    seed.run(services.move, mine.id, 1, user, contract)
+    seed.run(services.move, theirs.id, 1, seed.user("admin"), contract)
+    manager = seed.user("manager")
+    notes = seed.run(lambda: list(Notification.select()))
+    assert [(n.user_id, n.url, n.kind) for n in notes] == \
+        [(manager.id, f"/sales/deals/{mine.id}", "sales.stage")]
+    assert "合同签订" in notes[0].params and "年度采购" in notes[0].params
+    # a stage without a role notifies nobody
+    seed.run(services.move, mine.id, 2, user, deals.stage("需求分析"))
+    assert seed.run(lambda: Notification.select().count()) == 1

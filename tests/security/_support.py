@@ -67,6 +67,8 @@ ARGS: dict[str, Arg] = {
     "ticket_id": Arg("ticket_id", True),  # service: a ticket of a customer
     "need_id": Arg("need_id", True),      # needs: a need of a customer
     "import_id": Arg("import_id", True),  # an import: its uploader's (and their manager's)
+    "task_id": Arg("task_id", True),      # a task on the customer, owned by its owner
+    "notification_id": Arg("notification_id", True),   # one of the owner's notifications
     # records that are not scoped by customer (permission checks only)
     "product_id": Arg("product", False),
     "user_id": Arg("user", False),
@@ -319,6 +321,10 @@ class World:
         with self.ctx():
             example_services.save_note(customer, f"{marker} note")
             ExampleNote.update(pinned=True).where(ExampleNote.customer == customer.id).execute()
+        if wants("task_id"):
+            bundle.extra["task_id"] = self._task(customer.id, owner, marker)
+        if wants("notification_id"):
+            bundle.extra["notification_id"] = self._notification(customer.id, owner, marker)
         self.share_error = ""
         if wants("share_id"):
             bundle.share = self._share(customer.id)
@@ -431,6 +437,26 @@ class World:
                     self._learn_page(text_of(response), self.globals, False)
                 if arg not in self.globals and "new" in route.rule:
                     self._create_through(admin, route.rule, self.globals, False)
+
+    def _task(self, customer_id: int, owner: str, marker: str) -> int:
+        """A task on the customer for its owner (given by nobody: no notification)."""
+        from crm.accounts.models import User
+        from crm.tasks.services import create_task
+        with self.ctx():
+            user = User.get(User.username == owner)
+            return create_task(f"{marker} task", user, customer=customer_id,
+                               due_on=dt.date.today()).id
+
+    def _notification(self, customer_id: int, owner: str, marker: str) -> int:
+        """A notification for the owner that links to the customer."""
+        from crm.accounts.models import User
+        from crm.notifications import notify
+        from crm.notifications.models import Notification
+        with self.ctx():
+            user = User.get(User.username == owner)
+            notify([user], f"{marker} notification", url=f"/customers/{customer_id}")
+            return (Notification.select(Notification.id).where(Notification.user == user.id)
+                    .order_by(Notification.id.desc()).get().id)
 
     def _share(self, customer_id: int) -> int | None:
         """A share of the customer with the Service department (service sees every customer

@@ -246,7 +246,7 @@ def submit(world, client, form, page_url: str, payload: str, index: int, result:
             return False
         if response.status_code in (302, 303):
             if learned is not None:
-                world.learn(response.headers["Location"], learned, True)
+                _learn_created(world, client, action, response.headers["Location"], learned)
             for name, tried in tries.items():
                 result.fallback[(key, name)] = tried - 1
             for name in filled:
@@ -304,6 +304,28 @@ def _latest(model, *where):
         query = query.where(condition)
     row = query.order_by(model.id.desc()).first()
     return row.id if row else None
+
+
+def _learn_created(world, client, action: str, location: str, learned: dict) -> None:
+    """The ids of what a form created: from the redirect (``/sales/deals/7``), else, when it
+    went back to a list (a new task goes back to "My tasks"), the newest record of the form's
+    own collection (``/tasks/...``) linked on that page."""
+    before = dict(learned)
+    world.learn(location, learned, True)
+    if learned != before:
+        return
+    segment = "/" + action.split("?")[0].strip("/").split("/")[0] + "/"
+    newest: dict = {}
+    for url in re.findall(r'(?:href|action|hx-get|hx-post)="(/[^"]*)"',
+                          text_of(client.get(location))):
+        if not url.startswith(segment):
+            continue
+        found: dict = {}
+        world.learn(url.replace("&amp;", "&"), found, True)
+        for arg, value in found.items():
+            newest[arg] = max(value, newest.get(arg, value))
+    for arg, value in newest.items():
+        learned[arg] = value
 
 
 def _ids(world, customer_id: int | None, learned: dict | None = None) -> Bundle:

@@ -155,6 +155,17 @@ def test_sla_check_warns_then_escalates_once(seed, tickets, settings, app):
     assert kinds == [("assigned", "Sales One"), ("warned", "response"), ("breached", "response"),
                      ("escalated", "Manager"), ("warned", "resolve"), ("breached", "resolve"),
                      ("escalated", "Manager")]
+    # each warning reached the assignee, each breach the assignee and the manager, once
+    from crm.notifications.models import Notification
+    sales = seed.user("sales")
+    got = seed.run(lambda: sorted((n.user_id, n.message.split(" ")[2], n.url)
+                                  for n in Notification.select()))
+    url = f"/service/tickets/{ticket.id}"
+    assert got == sorted([(sales.id, "needs", url), (sales.id, "missed", url),
+                          (manager.id, "missed", url), (sales.id, "must", url),
+                          (sales.id, "missed", url), (manager.id, "missed", url)])
+    texts = seed.run(lambda: [n.params for n in Notification.select().order_by(Notification.id)])
+    assert ticket.number in texts[0] and "2025-09-24 11:00" in texts[0]
 
 
 def test_sla_check_skips_holidays_and_answered_tickets(seed, tickets, settings):
