@@ -75,6 +75,7 @@ setup(
     package_data={
         **{name: ["*"] for name in template_pkgs + static_pkgs},
         "crm": ["translations/*/LC_MESSAGES/*", "migrations/*.py"],
+        "crm.scaffold": ["plugin/**/*.tmpl"],     # `crm plugins new`: the new plugin's files
         "plugins": ["*/templates/**/*", "*/static/**/*", "*/migrations/*.py"],
     },
     cmdclass={"build_py": BuildWithAssets},

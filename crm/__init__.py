@@ -7,7 +7,7 @@ import pluggy
 from flask import Flask
 
 from crm.contrib import (Action, Card, Column, Event, FormField, ImportColumn,  # noqa: F401
-                         NavItem, Panel, Permission, ValidationError)
+                         ListFilter, NavItem, Panel, Permission, ValidationError)
 
 __version__ = "0.1.0"
 

@@ -10,6 +10,7 @@ import secrets
 
 DEFAULTS: dict = {
     "DATABASE_URL": None,          # None: SQLite file crm.db in the instance folder
+    "DATABASE_POOL": None,         # None: a connection pool for PostgreSQL, none for SQLite
     "REDIS_URL": None,             # set to use Redis for background jobs instead of SQLite
     "PLUGINS": None,               # None: load entry points of group "crm.plugins"; tests pass a list
     "DISABLED_PLUGINS": [],

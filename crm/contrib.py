@@ -60,11 +60,34 @@ class Column:
 
     ``load(customers)`` is called once per page with the page's customers and returns
     ``{customer_id: value}``: one query per column whatever the page size (no N+1).  The value
-    is displayed through ``crm_render_value`` with the name ``"column.<name>"``.
+    is displayed through ``crm_render_value`` with the name ``"column.<name>"``.  A column with
+    ``listed=False`` is not shown in the list but is still offered by the export.
     """
     name: str
     label: str
     load: Callable[[list], dict]
+    order: int = 100
+    plugin: str = field(default="", compare=False)   # filled in by the host
+    listed: bool = True
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A filter a plugin adds to the customer list (``crm_customer_list_filters``).
+
+    Shown in the list's filters as ``x_<name>``: a select when ``choices`` (``((value,
+    label), ...)``) is given, else an input of type ``input`` ("text", "number", "date").
+    ``where(value)`` gets the stripped, non-empty text of the argument and returns a peewee
+    expression on ``Customer`` (typically ``Customer.id.in_(subquery)``) that narrows the
+    list (and its export), or None to ignore the value; ``ValueError(message)`` shows the
+    message and ignores the value.  A filter that raises anything else is dropped (and the
+    failure recorded): the list is shown without it.
+    """
+    name: str
+    label: str
+    where: Callable[[str], Any]
+    input: str = "text"
+    choices: tuple = ()
     order: int = 100
     plugin: str = field(default="", compare=False)   # filled in by the host
 

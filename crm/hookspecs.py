@@ -99,6 +99,15 @@ def crm_customer_list_columns(user):
 
 
 @hookspec
+def crm_customer_list_filters(user):
+    """Return ``ListFilter``s: filters of the customer list (and its export) for ``user``.
+
+    The request argument is ``x_<name>``; ``where(value)`` returns a peewee expression on
+    ``Customer`` that narrows the user's scope (index-backed: it runs on every list request).
+    """
+
+
+@hookspec
 def crm_customer_form_fields(customer, user):
     """Return ``FormField``s to add to the customer form (``customer`` is None on create)."""
 

@@ -2,8 +2,9 @@
 Accept-Language.  Template filters format dates, numbers and money (fen -> CNY) for the locale."""
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal
+from flask import current_app, g, has_request_context, request
+from flask_babel import (Babel, format_currency, format_date, format_datetime, format_decimal,
+                         get_translations)
 from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for forms)
 from flask_login import current_user
 
@@ -38,9 +39,28 @@ def money(fen) -> str:
     return format_currency(fen / 100, "CNY")
 
 
+def _translations():
+    """The request's translations, looked up once per request (flask-babel looks them up
+    again on every call: ~15 us, i.e. 7 ms for the ~500 strings of a list page)."""
+    if not has_request_context():      # a job (imports use force_locale there): no cache
+        return get_translations()
+    found = g.get("_crm_translations")
+    if found is None:
+        found = g._crm_translations = get_translations()
+    return found
+
+
 def init_app(app) -> None:
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone,
           default_translation_directories="translations")
+    # templates' _() and ngettext(): the same translations, cached per request (the locale
+    # never changes within a request: a new language applies from the redirect that follows)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n))
     app.jinja_env.filters.update(
         money=money,
         date=lambda d, fmt="medium": format_date(d, fmt) if d else "",

@@ -68,6 +68,9 @@ def init_app(app) -> None:
     tasks["reminders"] = huey.periodic_task(crontab(hour=str(int(hour)), minute=str(int(minute))),
                                             name="crm.reminders")(
         in_app(app, lambda: rules.run_all(app.config)))
+    from crm import db
+    tasks["optimize"] = huey.periodic_task(crontab(hour="20", minute="15"), name="crm.optimize")(
+        in_app(app, db.optimize))        # 04:15 in China, after the backup
     app.extensions["crm.tasks"] = tasks
     host.call_all("crm_register_jobs", huey=huey, app=app)
 

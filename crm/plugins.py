@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import pluggy
 
 from crm import hookspecs
-from crm.contrib import Action, Card, Column, FormField, NavItem, Panel, ValidationError
+from crm.contrib import (Action, Card, Column, FormField, ListFilter, NavItem, Panel,
+                         ValidationError)
 
 log = logging.getLogger("crm.plugins")
 
@@ -43,11 +44,12 @@ DESCRIPTOR_TYPES = {
     "crm_customer_actions": Action,
     "crm_customer_list_columns": Column,
     "crm_customer_form_fields": FormField,
+    "crm_customer_list_filters": ListFilter,
     "crm_validate_customer": ValidationError,
 }
 # Descriptors looked up by ``name`` (a URL segment or a form field): a name is taken once.
 NAMED_DESCRIPTORS = {"crm_customer_panels", "crm_dashboard_cards", "crm_customer_list_columns",
-                     "crm_customer_form_fields"}
+                     "crm_customer_form_fields", "crm_customer_list_filters"}
 
 
 class PluginError(RuntimeError):

@@ -2,6 +2,8 @@
 email-validator; company names checked for completeness.  Messages are translated."""
 from __future__ import annotations
 
+import functools
+
 import re
 import unicodedata
 
@@ -46,7 +48,10 @@ def normalise_phone(raw: str, region: str = "CN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=8192)
 def display_phone(e164: str) -> str:
+    """An E.164 number as people read it (national for China); cached: a list page formats
+    25 of them and phonenumbers takes ~0.2 ms each."""
     if not e164:
         return ""
     try:

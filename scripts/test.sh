@@ -2,9 +2,12 @@
 # The whole test suite, as CI runs it:
 #
 #   scripts/test.sh                 install what is missing, then run every test twice:
-#                                   1. on SQLite, browser tests (tests/e2e) included
-#                                   2. on PostgreSQL (CRM_TEST_DATABASE_URL), browser tests excluded
-#   scripts/test.sh -k search       extra arguments go to both pytest runs
+#                                   1. on SQLite: on two pytest-xdist workers, then the browser
+#                                      tests (tests/e2e) alone
+#                                   2. on PostgreSQL (CRM_TEST_DATABASE_URL), two workers, browser
+#                                      tests excluded
+#   scripts/test.sh -k search       extra arguments go to both pytest runs (one plain run each)
+#   TEST_WORKERS=0 scripts/test.sh  no xdist workers (one process, as a debugger wants)
 #   SKIP_POSTGRES=1 scripts/test.sh SQLite only (a quick local run; CI never sets it)
 #
 # What it installs when missing: .venv with `pip install -e .[test]`, Debian's chromium (apt-get;
@@ -127,16 +130,34 @@ done
 rc_sqlite=0
 rc_postgres=0
 
-say "test suite on SQLite, browser tests included"
+# Two workers (pytest-xdist, --dist loadgroup: a file stays on one worker, tests/security as a
+# whole: see tests/conftest.py) for the tests that are not browser tests; the browser tests
+# (tests/e2e) run alone afterwards: they time pages on a throttled CPU and must not share it.
+# With arguments (scripts/test.sh -k search), one plain run per database, as before.
+PARALLEL=(-n "${TEST_WORKERS:-2}" --dist loadgroup)
+if ! "$PY" -c 'import xdist' 2>/dev/null || [[ "${TEST_WORKERS:-2}" == 0 ]]; then PARALLEL=(); fi
+COMMON=(--timeout="$TIMEOUT" -o junit_family=xunit2)
+
 T0=$SECONDS
-"$PY" -m pytest --timeout="$TIMEOUT" -o junit_family=xunit2 \
-    --junitxml="$ROOT/test-artifacts/junit-sqlite.xml" "${PYTEST_ARGS[@]}" || rc_sqlite=$?
+if [[ ${#PYTEST_ARGS[@]} -gt 0 ]]; then
+    say "test suite on SQLite, browser tests included (arguments: ${PYTEST_ARGS[*]})"
+    "$PY" -m pytest "${COMMON[@]}" --junitxml="$ROOT/test-artifacts/junit-sqlite.xml" \
+        "${PYTEST_ARGS[@]}" || rc_sqlite=$?
+else
+    say "test suite on SQLite without the browser tests (${#PARALLEL[@]} xdist options: ${PARALLEL[*]:-none})"
+    "$PY" -m pytest "${COMMON[@]}" "${PARALLEL[@]}" --ignore=tests/e2e \
+        --junitxml="$ROOT/test-artifacts/junit-sqlite.xml" || rc_sqlite=$?
+    say "browser tests (tests/e2e) on SQLite"
+    "$PY" -m pytest "${COMMON[@]}" --junitxml="$ROOT/test-artifacts/junit-e2e.xml" \
+        tests/e2e || rc_sqlite=$?
+fi
 T_SQLITE=$((SECONDS - T0))
 
 if [[ -n "$PG_URL" ]]; then
     say "test suite on PostgreSQL ($PG_URL), browser tests excluded"
     T0=$SECONDS
-    CRM_TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest --timeout="$TIMEOUT" -o junit_family=xunit2 \
+    if [[ ${#PYTEST_ARGS[@]} -gt 0 ]]; then PG_PARALLEL=(); else PG_PARALLEL=("${PARALLEL[@]}"); fi
+    CRM_TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest "${COMMON[@]}" "${PG_PARALLEL[@]}" \
         --junitxml="$ROOT/test-artifacts/junit-postgres.xml" --ignore=tests/e2e \
         "${PYTEST_ARGS[@]}" || rc_postgres=$?
     T_POSTGRES=$((SECONDS - T0))
@@ -152,7 +173,7 @@ fi
 say "total $((SECONDS - START)) s"
 # Both runs added up, as the last line: "tests: N passed, N failed, N skipped" (xfail counts as
 # skipped, as in JUnit XML).
-"$PY" - "$ROOT/test-artifacts/junit-sqlite.xml" ${PG_URL:+"$ROOT/test-artifacts/junit-postgres.xml"} <<'PYEOF' || true
+"$PY" - "$ROOT"/test-artifacts/junit-*.xml <<'PYEOF' || true
 import sys
 import xml.etree.ElementTree as ET
 passed = failed = skipped = 0

@@ -43,6 +43,16 @@ def _reset_postgres(url: str) -> None:
     db.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """For pytest-xdist's ``--dist loadgroup`` (scripts/test.sh runs the suite on two workers):
+    a file's tests stay on one worker (module-scoped fixtures are built once), and so do all of
+    tests/security (its coverage test reads the figures every security module added)."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "security" if path.startswith("tests/security/") else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_postgres_schema_at_exit():
     yield
@@ -110,8 +120,8 @@ def app(tmp_path, plugins, app_config):
         accounts.create_user("clerk", PASSWORD, "clerk", "Clerk", service)
         database.close()
     yield application
-    if not database.is_closed():
-        database.close()
+    from crm.db import close_all
+    close_all()          # pooled PostgreSQL connections too: never one left open per test
 
 
 @pytest.fixture

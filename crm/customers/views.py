@@ -41,10 +41,12 @@ def _settings() -> services.Settings:
 
 @bp.route("")
 def index():
-    filters = queries.Filters.from_args(request.args)
     browse = access.can(current_user, "customer.browse")
+    filters = queries.Filters.from_args(request.args, host().collect(
+        "crm_customer_list_filters", user=current_user) if browse else ())
     scope = access.scoped_customers(current_user)
-    columns = host().collect("crm_customer_list_columns", user=current_user)
+    columns = [c for c in host().collect("crm_customer_list_columns", user=current_user)
+               if c.listed]
     lookup_refused = False
     if browse:
         page = queries.list_page(scope, filters, current_app.config["PAGE_SIZE"], columns)

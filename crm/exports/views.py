@@ -32,7 +32,8 @@ def _signed_in():
 @bp.route("")
 def export():
     access.require(current_user, "customer.export")
-    filters = queries.Filters.from_args(request.args)
+    filters = queries.Filters.from_args(request.args, host().collect(
+        "crm_customer_list_filters", user=current_user))
     plugin_columns = host().collect("crm_customer_list_columns", user=current_user)
     fmt = request.args.get("format", "")
     consent = request.args.get("consent", "")

@@ -81,7 +81,12 @@ def _deal_values(form) -> dict:
 # -- the board ------------------------------------------------------------------------------------
 
 def _move_form(deal, stages, back):
-    form = forms.MoveForm(formdata=None, version=deal.version, back=back)
+    current = next((s for s in stages if s.id == deal.stage_id), None)
+    following = next((s for s in stages if current is not None
+                      and s.position > current.position), None)
+    # the next stage preselected: one click on "Move" goes forward, never back to the first
+    form = forms.MoveForm(formdata=None, version=deal.version, back=back,
+                          stage=following.id if following else None)
     form.stage.choices = [(s.id, s.name) for s in stages if s.id != deal.stage_id]
     return form
 

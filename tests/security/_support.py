@@ -76,6 +76,8 @@ ARGS: dict[str, Arg] = {
     "gift_id": Arg("gift_id", False),     # loyalty: a gift of the catalogue (admin settings)
     "tier_id": Arg("tier_id", False),     # loyalty: a membership tier (admin settings)
     "stage_id": Arg("stage_id", False),   # sales: a pipeline stage (admin settings)
+    "field_id": Arg("field_id", False),   # custom fields: a field definition (admin settings)
+    "segment": Arg("segment", False),     # insights: a segment's name (/insights/segments)
     # names: what they mean depends on the endpoint (NAMED)
     "name": Arg("name", False),
     "filename": Arg("filename", False),

@@ -14,8 +14,8 @@ from markupsafe import Markup
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from crm import (Action, Card, Column, FormField, ImportColumn, NavItem, Panel, Permission,
-                 ValidationError, access, hookimpl)
+from crm import (Action, Card, Column, FormField, ImportColumn, ListFilter, NavItem, Panel,
+                 Permission, ValidationError, access, hookimpl)
 from crm.db import database
 from crm.jobs import in_app
 from crm.migrate import MigrationSet
@@ -125,6 +125,12 @@ def crm_customer_actions(customer, user):
 @hookimpl
 def crm_customer_list_columns(user):
     return [Column("example_note", "Note", services.notes_for, 90)]
+
+
+@hookimpl
+def crm_customer_list_filters(user):
+    return [ListFilter("example_pinned", "Pinned note", services.pinned_where,
+                       choices=(("1", "Pinned"), ("0", "Not pinned")), order=90)]
 
 
 @hookimpl

@@ -32,6 +32,14 @@ def save_note(customer, text) -> None:
      .execute())
 
 
+def pinned_where(value: str):
+    """The list filter ``x_example_pinned``: customers whose note is pinned ("1") or not."""
+    if value not in ("0", "1"):
+        raise ValueError("Choose pinned or not pinned.")
+    pinned = ExampleNote.select(ExampleNote.customer).where(ExampleNote.pinned == True)  # noqa: E712
+    return Customer.id.in_(pinned) if value == "1" else Customer.id.not_in(pinned)
+
+
 def notes_for(customers) -> dict:
     """{customer id: note text} for a page of customers: one query whatever the page size."""
     ids = [c.id for c in customers]
