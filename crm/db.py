@@ -35,8 +35,10 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-POOL_SIZE = 8          # connections a pool keeps per process (gunicorn threads: 4 per worker)
+POOL_SIZE = 32         # at most this many connections per process (a gunicorn worker has 4 threads;
+                       # jobs and tests run more); opened only when needed
 POOL_STALE_SECONDS = 300
+POOL_WAIT_SECONDS = 20  # a thread that finds the pool exhausted waits this long, then fails
 
 
 def open_database(url: str, pooled: bool = False):
@@ -54,7 +56,8 @@ def open_database(url: str, pooled: bool = False):
     if parsed.scheme in ("postgres", "postgresql"):
         if pooled:
             return url_connect(parsed._replace(scheme="postgresql+pool").geturl(),
-                               max_connections=POOL_SIZE, stale_timeout=POOL_STALE_SECONDS)
+                               max_connections=POOL_SIZE, stale_timeout=POOL_STALE_SECONDS,
+                               timeout=POOL_WAIT_SECONDS)
         return url_connect(url)
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")
 

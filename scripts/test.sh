@@ -130,9 +130,10 @@ done
 rc_sqlite=0
 rc_postgres=0
 
-# Two workers (pytest-xdist, --dist loadgroup: a file stays on one worker, tests/security as a
-# whole: see tests/conftest.py) for the tests that are not browser tests; the browser tests
-# (tests/e2e) run alone afterwards: they time pages on a throttled CPU and must not share it.
+# Two workers (pytest-xdist, --dist loadgroup: a file stays on one worker, see tests/conftest.py)
+# for most tests; tests/security in one process of its own (its generated tests share one world
+# of data across modules in order, and its last module checks what the others exercised); the
+# browser tests (tests/e2e) alone at the end: they time pages on a throttled CPU.
 # With arguments (scripts/test.sh -k search), one plain run per database, as before.
 PARALLEL=(-n "${TEST_WORKERS:-2}" --dist loadgroup)
 if ! "$PY" -c 'import xdist' 2>/dev/null || [[ "${TEST_WORKERS:-2}" == 0 ]]; then PARALLEL=(); fi
@@ -144,9 +145,12 @@ if [[ ${#PYTEST_ARGS[@]} -gt 0 ]]; then
     "$PY" -m pytest "${COMMON[@]}" --junitxml="$ROOT/test-artifacts/junit-sqlite.xml" \
         "${PYTEST_ARGS[@]}" || rc_sqlite=$?
 else
-    say "test suite on SQLite without the browser tests (${#PARALLEL[@]} xdist options: ${PARALLEL[*]:-none})"
-    "$PY" -m pytest "${COMMON[@]}" "${PARALLEL[@]}" --ignore=tests/e2e \
+    say "test suite on SQLite without the browser and security tests (xdist: ${PARALLEL[*]:-none})"
+    "$PY" -m pytest "${COMMON[@]}" "${PARALLEL[@]}" --ignore=tests/e2e --ignore=tests/security \
         --junitxml="$ROOT/test-artifacts/junit-sqlite.xml" || rc_sqlite=$?
+    say "generated security tests (tests/security) on SQLite, in one process"
+    "$PY" -m pytest "${COMMON[@]}" --junitxml="$ROOT/test-artifacts/junit-sqlite-security.xml" \
+        tests/security || rc_sqlite=$?
     say "browser tests (tests/e2e) on SQLite"
     "$PY" -m pytest "${COMMON[@]}" --junitxml="$ROOT/test-artifacts/junit-e2e.xml" \
         tests/e2e || rc_sqlite=$?
@@ -156,10 +160,18 @@ T_SQLITE=$((SECONDS - T0))
 if [[ -n "$PG_URL" ]]; then
     say "test suite on PostgreSQL ($PG_URL), browser tests excluded"
     T0=$SECONDS
-    if [[ ${#PYTEST_ARGS[@]} -gt 0 ]]; then PG_PARALLEL=(); else PG_PARALLEL=("${PARALLEL[@]}"); fi
-    CRM_TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest "${COMMON[@]}" "${PG_PARALLEL[@]}" \
-        --junitxml="$ROOT/test-artifacts/junit-postgres.xml" --ignore=tests/e2e \
-        "${PYTEST_ARGS[@]}" || rc_postgres=$?
+    if [[ ${#PYTEST_ARGS[@]} -gt 0 ]]; then
+        CRM_TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest "${COMMON[@]}" \
+            --junitxml="$ROOT/test-artifacts/junit-postgres.xml" --ignore=tests/e2e \
+            "${PYTEST_ARGS[@]}" || rc_postgres=$?
+    else
+        CRM_TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest "${COMMON[@]}" "${PARALLEL[@]}" \
+            --junitxml="$ROOT/test-artifacts/junit-postgres.xml" --ignore=tests/e2e \
+            --ignore=tests/security || rc_postgres=$?
+        CRM_TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest "${COMMON[@]}" \
+            --junitxml="$ROOT/test-artifacts/junit-postgres-security.xml" tests/security \
+            || rc_postgres=$?
+    fi
     T_POSTGRES=$((SECONDS - T0))
 fi
 

@@ -44,13 +44,11 @@ def _reset_postgres(url: str) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """For pytest-xdist's ``--dist loadgroup`` (scripts/test.sh runs the suite on two workers):
-    a file's tests stay on one worker (module-scoped fixtures are built once), and so do all of
-    tests/security (its coverage test reads the figures every security module added)."""
+    """For pytest-xdist's ``--dist loadgroup`` (scripts/test.sh runs most of the suite on two
+    workers): a file's tests stay on one worker, so module-scoped fixtures are built once.
+    (tests/security runs in a process of its own: its modules depend on their order.)"""
     for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = "security" if path.startswith("tests/security/") else path
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 @pytest.fixture(scope="session", autouse=True)
