@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from crm import Card, NavItem, Panel, Permission, access, hookimpl
+from crm import Card, ListFilter, NavItem, Panel, Permission, access, hookimpl
 from crm.db import database, utcnow
 from crm.jobs import in_app
 from crm.migrate import MigrationSet
@@ -114,6 +114,29 @@ def _render_segment_card(user):
     from . import segments
     return Markup(render_template("insights/_card_segments.html",
                                   sizes=segments.sizes(user), labels=segments.SEGMENT_LABELS))
+
+
+def _segment_where(value: str):
+    """The customers whose latest computed segment is ``value`` (an indexed lookup)."""
+    from crm.customers.models import Customer
+
+    from .models import CustomerScore
+    from .segments import SEGMENTS
+    if value not in SEGMENTS:
+        raise ValueError(_("Unknown segment."))
+    return Customer.id.in_(CustomerScore.select(CustomerScore.customer_id)
+                           .where(CustomerScore.segment == value))
+
+
+@hookimpl
+def crm_customer_list_filters(user):
+    """A "segment" filter on the customer list (``/customers?x_segment=dormant``): a segment
+    opens as the ordinary list, in the user's scope, to export or act on in bulk."""
+    if not access.can(user, "insights.view"):
+        return []
+    from .segments import SEGMENT_LABELS, SEGMENTS
+    return [ListFilter("segment", _("Segment"), _segment_where,
+                       choices=tuple((s, str(SEGMENT_LABELS[s])) for s in SEGMENTS), order=50)]
 
 
 @hookimpl
