@@ -43,6 +43,11 @@ def test_sign_in_and_sign_out(page, js):
     assert info.value.status == 422
     expect(page.locator(".error-box[role=alert]")).to_be_visible()
     expect(page.locator("#username")).to_have_value("admin")
+    if js:
+        # htmx focuses the swapped form's autofocus field (the username) when the swap settles;
+        # typing before that would land in the wrong field (a flaky "demo1234admin")
+        expect(page.locator("#username")).to_be_focused()
+        page.wait_for_function("!document.querySelector('.htmx-settling, .htmx-swapping')")
 
     # The right one: back where the visitor wanted to go.
     page.fill("#password", DEMO_PASSWORD)
