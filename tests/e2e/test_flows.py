@@ -159,6 +159,8 @@ def test_create_customer_shows_errors_then_succeeds(page, js, instance):
     assert not instance.query("SELECT id FROM customer WHERE name = ?", (name,))
     if js:
         _assert_no_full_load(page)
+        # let the swap settle (htmx then focuses the form's autofocus field) before typing
+        page.wait_for_function("!document.querySelector('.htmx-settling, .htmx-swapping')")
 
     taken = {row[0] for row in instance.query("SELECT phone FROM customer")}
     while True:
