@@ -87,7 +87,7 @@ def _batches(rows: Iterable, size: int):
         yield batch
 
 
-def _write_transaction():
+def write_transaction():
     """One batch's transaction.  On SQLite a top-level one begins IMMEDIATE: it takes the
     write lock first, so that the ids read after the largest one stay ours."""
     if is_postgres() or database.obj.transaction_depth() > 0:
@@ -95,13 +95,14 @@ def _write_transaction():
     return database.atomic("IMMEDIATE")
 
 
+
 @contextlib.contextmanager
-def _bulk_session():
-    """On SQLite, checkpoint the WAL every 20,000 pages (80 MB) instead of every 1,000 while
-    the bulk call runs: the search index's pages are touched all over by every batch, and
-    copying them back after each commit cost more than writing them (at 100,000 customers,
-    26 s instead of 19 s for the tokens alone).  Restored, and the WAL checkpointed, at the end.
-    A setting of this connection only."""
+def session():
+    """Around a run of bulk batches (this module's calls, an import): on SQLite, checkpoint the WAL every 20,000 pages (80 MB) instead of every 1,000: the
+      search index's pages are touched all over by every batch, and copying them back after
+    each commit cost more than writing them (at 100,000 customers, 26 s instead of 19 s for
+    the tokens alone).  Restored, and the WAL checkpointed, at the end.  A setting of this
+    connection only.    """
     if is_postgres() or database.obj.transaction_depth() > 0:
         yield
         return
@@ -113,7 +114,6 @@ def _bulk_session():
         database.execute_sql(f"PRAGMA wal_autocheckpoint = {int(previous)}")
         if database.obj.transaction_depth() == 0:
             database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
 
 def _insert(model, fields, rows: list[tuple]) -> None:
     """Insert ``rows`` (tuples in the order of ``fields``): multi-row INSERTs chunked under the
@@ -293,7 +293,7 @@ def bulk_create_customers(rows: Iterable[dict], user, settings,
     created: list[int] = []
     prepared = _ahead(_batches(rows, batch_size), lambda batch: _prepare_customers(batch, user_id, tz))
     written = 0     # the failing batch's index, whether its preparation or its writing failed
-    with _bulk_session():
+    with session():
         try:
             for batch in prepared:
                 created.extend(_write_customers(batch, user, user_id, settings))
@@ -311,9 +311,17 @@ def _ahead(batches, prepare):
     """``prepare(batch)`` for each batch, the next one computed in a helper thread while the
     caller works on the current one.  An error of ``prepare`` is raised for its own batch."""
     from concurrent.futures import ThreadPoolExecutor
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
+        return
+    second = next(batches, None)
+    if second is None:     # one batch (an import's): no thread to start and wait for
+        yield prepare(first)
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-bulk") as pool:
         pending = None
-        for batch in batches:
+        for batch in itertools.chain((first, second), batches):
             future = pool.submit(prepare, batch)
             if pending is not None:
                 yield pending.result()
@@ -374,7 +382,7 @@ _AUDIT_FIELDS = [AuditLog.at, AuditLog.user, AuditLog.action, AuditLog.entity,
 def _write_customers(batch: dict, user, user_id, settings) -> list[int]:
     customers, now = batch["customers"], batch["now"]
     at = _CUSTOMER_INDEX
-    with _write_transaction():
+    with write_transaction():
         # Numbers first: the sequence update is this transaction's first write.
         by_period: dict[tuple[int, int], list[int]] = {}
         for i, period in enumerate(batch["periods"]):
@@ -450,7 +458,7 @@ def bulk_log_activities(rows: Iterable[dict], batch_size: int = 5000) -> list[in
     created: list[int] = []
     for index, batch in enumerate(_batches(rows, batch_size)):
         try:
-            with _write_transaction():
+            with write_transaction():
                 created.extend(_insert_activities(batch, utcnow()))
         except Exception as exc:
             raise BulkError(index, list(created), exc) from exc
@@ -519,7 +527,7 @@ def _record_purchase_batch(batch: list[dict]) -> list[int]:
     if len(products) != len(wanted):
         raise PurchaseError("unknown product")
 
-    with _write_transaction():
+    with write_transaction():
         ids = _reserve_ids(Purchase, len(batch))
         purchase_rows, line_rows, activity_rows, events = [], [], [], []
         for purchase_id, row, lines in zip(ids, batch, cleaned):

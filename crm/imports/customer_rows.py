@@ -160,8 +160,27 @@ class CustomerRows:
 
     # -- a batch -------------------------------------------------------------------------------
 
-    def classify(self, batch: list[tuple[int, list]]) -> list[Outcome]:
+    def clean(self, batch: list[tuple[int, list]]) -> list[Outcome]:
+        """The part of a batch that needs no database: parse and check every row, and compute
+        the search tokens of its names into their cache (``search_tokens.name_tokens``), where
+        ``bulk`` finds them.  ``services.run`` calls it in a helper thread for the next
+        batch while this one is written (the database drivers release the GIL), so the two
+        cores of a small server both work; nothing here may depend on what an earlier batch
+        wrote (matching is ``classify``'s, in the batch's transaction)."""
         outcomes = [o for o in (self._clean(line, raw) for line, raw in batch) if o is not None]
+        for outcome in outcomes:
+            if outcome.action != "error":
+                # the same arguments as bulk's customer_tokens: the cache's keys
+                search_tokens.name_tokens(outcome.values.get("name", ""))
+                if outcome.contact:
+                    search_tokens.name_tokens(outcome.contact.get("name", ""))
+        return outcomes
+
+    def classify(self, batch: list[tuple[int, list]],
+                 cleaned: list[Outcome] | None = None) -> list[Outcome]:
+        """What each row of ``batch`` does (create, update, skip or error); ``cleaned``: the
+        batch's ``clean`` if it was computed ahead."""
+        outcomes = self.clean(batch) if cleaned is None else cleaned
         matched: dict[int, Outcome] = {}
         for outcome in outcomes:
             if outcome.action == "error":
@@ -295,17 +314,6 @@ class CustomerRows:
         outcome.expected_version = customer.version
 
     # -- writing -------------------------------------------------------------------------------
-
-    def warm(self, batch: list[tuple[int, list]]) -> None:
-        """Compute the search tokens of the names of ``batch`` into their cache
-        (``search_tokens.name_tokens``), so that ``bulk_create_customers`` finds them ready.
-        Run in a helper thread while the batch before it is written: no database, no app."""
-        columns = [i for i, f in self.mapping.items() if f in ("name", "contact_name")]
-        for _line, raw in batch:
-            for index in columns:
-                if index < len(raw) and raw[index]:
-                    search_tokens.name_tokens(raw[index].strip())
-
 
     def write(self, outcomes: list[Outcome]) -> None:
         creates = [o for o in outcomes if o.action == "create"]

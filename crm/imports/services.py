@@ -25,7 +25,7 @@ import uuid
 
 from flask import current_app
 
-from crm import access
+from crm import access, bulk
 from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.customers import services as customer_services
@@ -267,31 +267,6 @@ def start(job: Import, phase: str, user, resume: bool = False) -> bool:
     return True
 
 
-def _write_transaction():
-    """A batch's transaction.  On SQLite it begins IMMEDIATE (crm.bulk reserves ids after
-    the largest one, which needs the write lock from the start)."""
-    if is_postgres() or database.obj.transaction_depth() > 0:
-        return database.atomic()
-    return database.atomic("IMMEDIATE")
-
-
-@contextlib.contextmanager
-def _sqlite_bulk_session():
-    """As crm.bulk does for its own batches: on SQLite, checkpoint the WAL less often while
-    the run writes (the search index's pages are touched all over by every batch)."""
-    if is_postgres() or database.obj.transaction_depth() > 0:
-        yield
-        return
-    previous = database.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0]
-    database.execute_sql("PRAGMA wal_autocheckpoint = 20000")
-    try:
-        yield
-    finally:
-        database.execute_sql(f"PRAGMA wal_autocheckpoint = {int(previous)}")
-        if database.obj.transaction_depth() == 0:
-            database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
-
 def _batches(records, size: int, skip: int):
     batch = []
     for index, record in enumerate(records):
@@ -305,19 +280,48 @@ def _batches(records, size: int, skip: int):
         yield batch
 
 
-def _lookahead(batches):
-    """(batch, the batch after it or None)."""
-    current = next(batches, None)
-    while current is not None:
-        following = next(batches, None)
-        yield current, following
-        current = following
+def _ahead(batches, processor, helper):
+    """(batch, its ``processor.clean``) for each batch, the next batch's cleaning done in the
+    helper thread while the caller classifies and writes this one.  A processor without
+    ``clean`` gets (batch, None): ``classify`` does everything."""
+    clean = getattr(processor, "clean", None)
+    if clean is None:
+        for batch in batches:
+            yield batch, None
+        return
+    work = _in_this_context(clean)
+    pending = None
+    for batch in batches:
+        future = helper.submit(work, batch)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+        pending = (batch, future)
+    if pending is not None:
+        yield pending[0], pending[1].result()
+
+
+def _in_this_context(function):
+    """``function`` made to run in another thread as in this one: the same app and the same
+    forced locale (messages in the importing user's language); a database connection it
+    opens there is closed after each call."""
+    from flask_babel import force_locale, get_locale
+    app = current_app._get_current_object()
+    locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
+
+    def run(*args):
+        with app.app_context(), force_locale(locale):
+            try:
+                return function(*args)
+            finally:
+                if not database.is_closed():
+                    database.close()
+    return run
 
 
 @contextlib.contextmanager
 def _helper():
-    """One helper thread for the CPU work of the next batch that needs neither the database
-    nor the app (the search index's pinyin), done while the database writes this batch (the
+    """One helper thread for the CPU work of the next batch that needs no database (parsing,
+    checking, the search index's pinyin), done while the database writes this batch (the
     drivers release the GIL): the two cores of a small server both work."""
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import") as pool:
@@ -356,13 +360,11 @@ def _run(job: Import, user, phase: str, resume: bool) -> None:
         size = setting("IMPORT_BATCH_SIZE")
         skip = job.done_rows if resume else 0
         consumed = skip
-        warm = getattr(processor, "warm", None) if commit else None
-        with _sqlite_bulk_session(), _helper() as helper:
-            for batch, following in _lookahead(_batches(data.rows, size, skip)):
-                if warm and following:
-                    helper.submit(warm, following)     # while this batch is being written
-                with _write_transaction():
-                    outcomes = processor.classify(batch)
+        with bulk.session(), _helper() as helper:
+            for batch, cleaned in _ahead(_batches(data.rows, size, skip), processor, helper):
+                with bulk.write_transaction():
+                    outcomes = (processor.classify(batch) if cleaned is None
+                                else processor.classify(batch, cleaned))
                     if commit:
                         processor.write(outcomes)
                     _record(job, "commit" if commit else "dry", outcomes, len(batch))
