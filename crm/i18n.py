@@ -2,9 +2,12 @@
 Accept-Language.  Template filters format dates, numbers and money (fen -> CNY) for the locale."""
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from flask import current_app, g, has_request_context, request
 from flask_babel import (Babel, format_currency, format_date, format_datetime, format_decimal,
-                         get_translations)
+                         get_timezone, get_translations)
 from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for forms)
 from flask_login import current_user
 
@@ -30,6 +33,12 @@ def select_timezone():
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return None
+
+
+def local_today() -> dt.date:
+    """Today in the reader's time zone (their setting, else the business's): the day that
+    "due today", "overdue" and a form's default date mean to them."""
+    return dt.datetime.now(ZoneInfo(str(get_timezone()))).date()
 
 
 def money(fen) -> str:

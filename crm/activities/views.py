@@ -2,8 +2,6 @@
 set when logging an activity, with the tasks of crm/tasks)."""
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import get_timezone
@@ -15,6 +13,7 @@ from crm.activities import queries, services
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
 from crm.customers.models import Contact
+from crm.i18n import local_today
 from crm.tasks import services as task_services
 from crm.web.htmx import render, safe_next, see_other, wants_partial
 
@@ -25,10 +24,6 @@ bp = Blueprint("activities", __name__)
 @login_required
 def _signed_in():
     return None
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(str(get_timezone()))).date()
 
 
 @bp.route("/customers/<int:customer_id>/activities", methods=["GET", "POST"])
@@ -68,7 +63,7 @@ def followups():
     days = request.args.get("days", default, type=int)
     days = days if days and 0 < days <= 3650 else default
     scope = access.scoped_customers(current_user)
-    today = _today()
+    today = local_today()
     data = queries.followups(current_user, scope, today, days)
     tasks = task_services.open_tasks(current_user, scope)
     grouped = {"overdue": [], "today": [], "later": []}

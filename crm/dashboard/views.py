@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, render_template
-from flask_babel import get_timezone
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from peewee import fn
@@ -16,7 +14,7 @@ from crm.activities.models import Activity
 from crm.contrib import Card
 from crm.customers.models import Customer
 from crm.db import utcnow
-from crm.i18n import _l
+from crm.i18n import _l, local_today
 from crm.plugins import host
 from crm.tasks import services as task_services
 from crm.web.htmx import render
@@ -26,7 +24,7 @@ bp = Blueprint("dashboard", __name__)
 
 def _card_followups(user):
     # the same follow-ups as the "My follow-ups" page: the user's day, customers in scope
-    today = dt.datetime.now(ZoneInfo(str(get_timezone()))).date()
+    today = local_today()
     scope = access.scoped_customers(user)
     overdue, due = activity_queries.followup_counts(user, scope, today)
     task_counts = task_services.counts(user, scope, today)

@@ -1,16 +1,14 @@
 """Task pages: new and edit (on a customer or not), done and reopen (htmx swaps the row)."""
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm import access
 from crm.accounts.models import User
+from crm.i18n import local_today
 from crm.tasks import services
 from crm.tasks.forms import TaskForm
 from crm.tasks.models import Task
@@ -23,10 +21,6 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 @login_required
 def _signed_in():
     pass
-
-
-def today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(str(get_timezone()))).date()
 
 
 def assignable(user, customer=None) -> list[User]:
@@ -104,7 +98,7 @@ def new():
         flash(_("Task saved."), "success")
         return see_other(_back(task, customer))
     if request.method == "GET" and request.args.get("due") == "today":
-        form.due_on.data = today()
+        form.due_on.data = local_today()
     return render("tasks/form.html", {"*": "tasks/_form.html"}, form=form, customer=customer,
                   task=None, status=422 if form.errors else 200)
 
