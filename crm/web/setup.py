@@ -1,7 +1,7 @@
 """Wiring of the web layer: htmx-flask, CSRF, login, compression, template globals, errors."""
 from __future__ import annotations
 
-from flask import flash, jsonify, render_template, request
+from flask import current_app, flash, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_compress import Compress
@@ -148,8 +148,16 @@ def init_app(app) -> None:
 
 
 def _error_page(code):
-    def handler(_error):
+    def handler(error):
         if request.path.startswith("/api/"):
-            return jsonify(error=code), code
-        return render_template("errors/error.html", code=code, message=None), code
+            response = jsonify(error=code)
+        else:
+            response = current_app.make_response(
+                render_template("errors/error.html", code=code, message=None))
+        response.status_code = code
+        # a 405 says which methods the URL takes (RFC 9110 15.5.6), as werkzeug's own page does
+        allowed = getattr(error, "valid_methods", None)
+        if code == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
     return handler

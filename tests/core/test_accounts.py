@@ -58,7 +58,10 @@ def test_failed_login_audited(client, seed):
 
 def test_logout_is_post_only(client, login):
     login("sales")
-    assert client.get("/logout").status_code == 405
+    refused = client.get("/logout")
+    assert refused.status_code == 405
+    assert "POST" in refused.headers["Allow"]       # a 405 says what the URL takes
+    assert "<html" in refused.get_data(as_text=True)    # the app's own error page
     assert client.get("/customers").status_code == 200       # still signed in
     response = client.post("/logout")
     assert response.status_code == 303
