@@ -99,12 +99,15 @@ class FormField:
     ``field`` is an unbound WTForms field (``StringField(...)``), added to the form as
     ``x_<name>``; ``load(customer)`` gives the initial value for an edit; ``save(customer,
     value)`` is called inside the same database transaction as the customer's own save, after
-    it (an exception there rolls the whole save back).
+    it (an exception there rolls the whole save back).  On an edit, ``save`` returns whether
+    it changed anything: if so, the ``customer.updated`` event names ``x_<name>`` among its
+    ``fields`` (an edit that changed only plugin fields emits it too); the plugin records its
+    own audit entries.  ``None`` counts as "nothing changed".
     """
     name: str
     field: Any
     load: Callable[[Any], Any] = lambda customer: None
-    save: Callable[[Any, Any], None] = lambda customer, value: None
+    save: Callable[[Any, Any], Any] = lambda customer, value: None
     section: str = ""
     order: int = 100
     plugin: str = field(default="", compare=False)   # filled in by the host

@@ -127,13 +127,15 @@ def update_customer(customer_id: int, data: dict, expected_version: int, user, t
             if old != new:
                 changes.append(("tags", ", ".join(old), ", ".join(new)))
         refresh_search(customer)
-        for form_field, value in extra_save:
-            form_field.save(customer, value)
+        # a plugin's save returns whether it changed anything (it audits its own values)
+        extra_changed = ["x_" + form_field.name for form_field, value in extra_save
+                         if form_field.save(customer, value)]
         if changes:
             audit.record("update", user, "customer", customer_id, changes)
             queries.forget_choices()
+        if changes or extra_changed:
             emit("customer.updated", customer_id=customer_id, user_id=user.id,
-                 fields=[c[0] for c in changes])
+                 fields=[c[0] for c in changes] + extra_changed)
     return customer
 
 

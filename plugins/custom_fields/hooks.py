@@ -142,8 +142,8 @@ def crm_customer_list_filters(user):
 # -- the customer form ----------------------------------------------------------------------------
 
 def _form_saver(defn, user, action):
-    def save(customer, data):
-        services.set_value(defn, customer, ft.parse(defn, data), user, action)
+    def save(customer, data) -> bool:
+        return services.set_value(defn, customer, ft.parse(defn, data), user, action)
     return save
 
 

@@ -63,6 +63,30 @@ def test_create_and_edit_with_custom_fields(client, login, fields, seed):
     assert "Staff" in history and "120" in history
 
 
+def test_an_edit_of_custom_fields_only_emits_customer_updated(client, login, fields, seed):
+    from crm.events.models import OutboxEvent
+    import json
+    fields.add("level", "choice", label_en="Level", choices="金卡\n银卡")
+    login("admin")
+    page = client.get("/customers/new").get_data(as_text=True)
+    created = client.post("/customers/new", data=customer_form(
+        page, name="杭州华信科技有限公司", x_cf_level="金卡"))
+    cid = _id(created.headers["Location"])
+
+    def updates():
+        return seed.run(lambda: [json.loads(e.payload)["fields"] for e in OutboxEvent.select()
+                                 .where(OutboxEvent.name == "customer.updated")
+                                 .order_by(OutboxEvent.id)])
+    edit = client.get(f"/customers/{cid}/edit").get_data(as_text=True)
+    assert client.post(f"/customers/{cid}/edit",
+                       data=customer_form(edit, x_cf_level="银卡")).status_code == 303
+    assert updates() == [["x_cf_level"]]
+    edit = client.get(f"/customers/{cid}/edit").get_data(as_text=True)
+    assert client.post(f"/customers/{cid}/edit",                    # nothing changed: no event
+                       data=customer_form(edit, x_cf_level="银卡")).status_code == 303
+    assert updates() == [["x_cf_level"]]
+
+
 def test_required_yes_no_and_required_import_message(client, login, fields):
     fields.add("agreed", "boolean", label_en="Agreed to terms", required=True)
     login("admin")
