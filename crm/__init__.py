@@ -53,6 +53,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     import crm.customers.merge_views  # noqa: F401,E402  (their routes hang on customers_bp)
     import crm.customers.privacy_views  # noqa: F401,E402
     import crm.customers.sharing_views  # noqa: F401,E402
+    import crm.customers.bulk_views  # noqa: F401,E402
     from crm.dashboard.views import bp as dashboard_bp
     from crm.backups.views import bp as backups_bp
     from crm.exports.views import bp as exports_bp

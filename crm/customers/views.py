@@ -62,9 +62,13 @@ def index():
                                      columns)
     context = dict(filters=filters, page=page, browse=browse, bulk=None,
                    lookup_refused=lookup_refused)
-    if browse and page.rows and access.can(current_user, "customer.reassign"):
-        from crm.customers.sharing import owner_candidates
-        context["bulk"] = owner_candidates(current_user)   # the owners to hand them to
+    if browse and page.rows:
+        # ticking rows for the bulk actions (bulk_views.py); with reassign, the form "bulk"
+        # also offers the owners to hand them to (sharing_views.py)
+        context["bulk"] = {"form": "pick", "owners": []}
+        if access.can(current_user, "customer.reassign"):
+            from crm.customers.sharing import owner_candidates
+            context["bulk"] = {"form": "bulk", "owners": owner_candidates(current_user)}
     partials = {"results": "customers/_results.html", "load-more": "customers/_rows.html"}
     if htmx_target() not in partials:   # the page (also as HX-Location's <main>): the filters
         context["choices"] = queries.filter_choices(scope, current_user.id) if browse else ([], [], [], [])

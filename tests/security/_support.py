@@ -77,6 +77,10 @@ ARGS: dict[str, Arg] = {
     "tier_id": Arg("tier_id", False),     # loyalty: a membership tier (admin settings)
     "stage_id": Arg("stage_id", False),   # sales: a pipeline stage (admin settings)
     "field_id": Arg("field_id", False),   # custom fields: a field definition (admin settings)
+    "group_id": Arg("group_id", False),   # community: a group (customers are its members)
+    "event_id": Arg("event_id", False),   # community: an event of that group
+    "topic_id": Arg("topic_id", False),   # community: a topic of that group
+    "reply_id": Arg("reply_id", False),   # community: a reply to that topic
     "segment": Arg("segment", False),     # insights: a segment's name (/insights/segments)
     # names: what they mean depends on the endpoint (NAMED)
     "name": Arg("name", False),
@@ -295,6 +299,7 @@ class World:
             self.bundles[label] = self.make_bundle(label, owner, marker, i)
         self.globals["filename"] = "app.css"
         self.learn_globals()
+        self.community_globals()
         return self
 
     def make_bundle(self, label: str, owner: str, marker: str, index: int | None = None,
@@ -439,6 +444,28 @@ class World:
                     self._learn_page(text_of(response), self.globals, False)
                 if arg not in self.globals and "new" in route.rule:
                     self._create_through(admin, route.rule, self.globals, False)
+
+    def community_globals(self) -> None:
+        """A community group with an event, a topic and a reply (their pages are reached only
+        from the group's page, so learn_globals cannot find them), through the plugin's
+        services, when the plugin is loaded."""
+        wanted = {"group_id", "event_id", "topic_id", "reply_id"} & self._missing(None)
+        if not wanted:
+            return
+        from plugins.community import services
+        with self.ctx():
+            from crm.accounts.models import User
+            admin = User.get(User.username == "admin")
+            group = services.CommunityGroup.get_or_none(
+                services.CommunityGroup.id == self.globals.get("group_id")) \
+                or services.create_group(admin, "SECMARK circle", "SECMARK rules")
+            event = services.create_event(group, admin, "SECMARK event",
+                                          dt.datetime.utcnow() + dt.timedelta(days=7), 0,
+                                          "SECMARK hall")
+            topic = services.post_topic(group, admin, None, "SECMARK topic", "SECMARK body")
+            reply = services.reply(topic, admin, None, "SECMARK reply")
+        self.globals.update({"group_id": group.id, "event_id": event.id,
+                             "topic_id": topic.id, "reply_id": reply.id})
 
     def _task(self, customer_id: int, owner: str, marker: str) -> int:
         """A task on the customer for its owner (given by nobody: no notification)."""

@@ -215,6 +215,10 @@ def submit(world, client, form, page_url: str, payload: str, index: int, result:
             filled.append(name)
         elif kind == "date":
             data[name] = dt.date.today().isoformat()
+        elif kind == "datetime-local" and not data.get(name):      # a week ahead: still open
+            data[name] = (dt.datetime.now() + dt.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+        elif kind == "month" and not data.get(name):
+            data[name] = dt.date.today().strftime("%Y-%m")
         elif kind == "number" and not data.get(name):
             data[name] = "1"
         elif kind == "password":
@@ -281,11 +285,20 @@ def submit(world, client, form, page_url: str, payload: str, index: int, result:
             email, today = f"xss{index}@example.com", dt.date.today().isoformat()
             fallbacks = [original.get(name) or "", f"xsssafe{index}", phone, number,
                          f"Xss Safe {index} Trading Ltd.", today, email]
+            month = f"{dt.date.today().year - 1 - index:04d}-{len(tries) % 12 + 1:02d}"
             hint = next((v for k, v in (("phone", phone), ("mobile", phone), ("tel", phone),
+                                        ("month", month),
                                         ("mail", email), ("date", today), ("birthday", today),
                                         ("rank", number), ("points", number),
                                         ("price", number), ("amount", number))
                          if k in name.lower()), None)
+            # a field naming a customer (a member chosen by id, a walk-in by number): one
+            # the world's rep owns, which every submitting role sees
+            own = world.bundles.get("own")
+            customer_id, number = overrides.get("_customer") or (
+                (str(own.customer), own.number) if own else ("", ""))
+            exact = {"customer": customer_id, "number": number, "walk_in_number": number}
+            hint = exact.get(name, hint)
             if hint:
                 fallbacks.insert(1, hint)
             # the kind of value that passed for this field with an earlier payload comes first
@@ -407,6 +420,9 @@ def store(world, index: int, payload: str, result: Stored) -> Bundle:
         user = User.select().order_by(User.id.desc()).first()
     overrides["owner"] = str(user.id)          # the payload's user owns what comes next
     state["customer"] = _latest_id(world, Customer)
+    with world.ctx():      # a form naming a customer (a group's new member...) names this one
+        overrides["_customer"] = (str(state["customer"]),
+                                  Customer.get_by_id(state["customer"]).number)
     if state["customer"] == before:
         result.errors.append(f"payload {index}: no customer was created")
     # the pages that create a record first ("new"), then the records' own pages
