@@ -45,8 +45,18 @@ def test_screenshots_of_the_main_pages(browser, live_server, demo, viewport):
         page.goto("/followups")
         expect(page.locator("main h1")).to_be_visible()
         shot("followups")
+        page.goto("/community")
+        expect(page.locator("main h1")).to_be_visible()
+        group = page.locator("main a[href^='/community/groups/']:not([href$='/new'])").first
+        page.goto(group.get_attribute("href"))
+        expect(page.locator("main h1")).to_be_visible()
+        shot("community-group")
+        page.goto("/insights")
+        expect(page.locator("main h1")).to_be_visible()
+        shot("insights")
         problems.check()
     finally:
         context.close()
-    for name in ("login", "dashboard", "customers", "customer", "customer-new", "followups"):
+    for name in ("login", "dashboard", "customers", "customer", "customer-new", "followups",
+                 "community-group", "insights"):
         assert (SCREENSHOTS / f"{name}-{viewport}.png").stat().st_size > 1000
