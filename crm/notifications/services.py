@@ -70,18 +70,16 @@ def notify_role(role: str, message: str, *, department_ids: Iterable[int] | None
     return notify([uid for (uid,) in query.tuples()], message, **kwargs)
 
 
-def unread_count(user) -> int:
-    return (Notification.select(fn.COUNT(Notification.id))
-            .where((Notification.user == user.id) & Notification.read_at.is_null())
-            .scalar() or 0)
-
-
 def badge_state(user) -> tuple[int, int]:
     """(unread, newest unread id): what the header's badge shows and its ETag is made of."""
     count, newest = (Notification.select(fn.COUNT(Notification.id), fn.MAX(Notification.id))
                      .where((Notification.user == user.id) & Notification.read_at.is_null())
                      .tuples().get())
     return count or 0, newest or 0
+
+
+def unread_count(user) -> int:
+    return badge_state(user)[0]
 
 
 @dataclass
