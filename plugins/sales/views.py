@@ -88,6 +88,15 @@ def _move_form(deal, stages, back):
     form = forms.MoveForm(formdata=None, version=deal.version, back=back,
                           stage=following.id if following else None)
     form.stage.choices = [(s.id, s.name) for s in stages if s.id != deal.stage_id]
+    return _move_ids(form)
+
+
+def _move_ids(form):
+    """The deal page shows this form beside the edit form, which has fields of the same names
+    (amount, expected close date, the CSRF token): ids of their own, so that each label and
+    error message points at its own input."""
+    for item in form:
+        item.id = "move-" + item.name
     return form
 
 
@@ -225,7 +234,7 @@ def move(deal_id: int):
             flash(_("“%(title)s” moved to %(stage)s.", title=moved.title, stage=stage.name),
                   "success")
             return see_other(back)
-    return _deal_page(deal, status=422, move_form=form)
+    return _deal_page(deal, status=422, move_form=_move_ids(form))
 
 
 # -- settings: the stages -------------------------------------------------------------------------

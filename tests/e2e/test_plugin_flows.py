@@ -155,7 +155,7 @@ def test_sales_new_deal_then_moved_on_the_board(page, js, instance, demo):
     with page.expect_response(_post_to(f"/sales/deals/{deal_id}/move")) as info:
         card.locator("button[type=submit]").click()
     assert info.value.status == 422
-    error = page.locator("#move #stage-err")
+    error = page.locator("#move #move-stage-err")
     expect(error).to_be_visible()
     expect(error).to_contain_text(quote_name)
     expect(error).to_contain_text("金额")

@@ -61,6 +61,12 @@ def test_move_on_the_board_without_javascript(client, login, world, deals, seed)
     assert stale.status_code == 409 and b"Somebody changed this deal" in stale.data
     page = client.get(f"/sales/deals/{deal}").data
     assert page.count("<td>初步接触</td>".encode()) == 1 and "方案报价".encode() in page
+    ids = re.findall(r'\bid="([^"]+)"', page.decode())    # the move and edit forms side by side
+    assert "move-amount" in ids and "amount" in ids
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
+    refused_page = bad_amount.data.decode()                 # the 422 keeps the move form's ids
+    assert 'id="move-amount-err"' in refused_page or 'aria-describedby="move-amount-err"' in \
+        refused_page
 
 
 def test_list_full_page_partial_and_filters(client, login, world, deals, seed):
