@@ -10,7 +10,7 @@ from crm.i18n import _l
 
 LINES = 4   # line rows shown in the form (works without JavaScript)
 WTFORMS_INVALID_DECIMAL = "Not a valid decimal value."
-MAX_PRICE_YUAN = 10_000_000   # 10^9 fen: within a 32-bit integer column on PostgreSQL
+MAX_PRICE_YUAN = 10_000_000   # a sanity cap per unit (money columns are 64-bit: migration 0008)
 
 
 class LineForm(Form):

@@ -1,7 +1,8 @@
 """Products and purchases with lines.  Money is an integer number of fen."""
 from __future__ import annotations
 
-from peewee import AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField
+from peewee import (AutoField, BigIntegerField, BooleanField, CharField, DateTimeField,
+                    ForeignKeyField, IntegerField)
 
 from crm.accounts.models import User
 from crm.customers.models import Customer
@@ -13,7 +14,7 @@ class Product(BaseModel):
     sku = CharField(max_length=64, unique=True)
     name = CharField(max_length=200)
     category = CharField(max_length=100, default="", index=True)
-    price_fen = IntegerField(default=0)
+    price_fen = BigIntegerField(default=0)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     version = IntegerField(default=1)
@@ -29,7 +30,7 @@ class Purchase(BaseModel):
     id = AutoField()
     customer = ForeignKeyField(Customer, backref="purchases", on_delete="CASCADE")
     purchased_at = DateTimeField(default=utcnow)
-    total_fen = IntegerField(default=0)
+    total_fen = BigIntegerField(default=0)
     status = CharField(max_length=12, default="completed")   # completed | refunded
     note = CharField(max_length=300, default="")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
@@ -45,8 +46,8 @@ class PurchaseLine(BaseModel):
     purchase = ForeignKeyField(Purchase, backref="lines", on_delete="CASCADE", index=True)
     product = ForeignKeyField(Product, backref="lines", on_delete="RESTRICT", index=True)
     quantity = IntegerField(default=1)
-    unit_price_fen = IntegerField(default=0)
-    amount_fen = IntegerField(default=0)
+    unit_price_fen = BigIntegerField(default=0)
+    amount_fen = BigIntegerField(default=0)
 
     class Meta:
         table_name = "purchase_line"

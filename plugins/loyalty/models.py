@@ -15,8 +15,8 @@ The accounting model (docs/loyalty.md):
 """
 from __future__ import annotations
 
-from peewee import (AutoField, BooleanField, Check, CharField, DateField, DateTimeField,
-                    ForeignKeyField, IntegerField)
+from peewee import (AutoField, BigIntegerField, BooleanField, Check, CharField, DateField,
+                    DateTimeField, ForeignKeyField, IntegerField)
 
 from crm.customers.models import Customer
 from crm.db import BaseModel, utcnow
@@ -112,7 +112,7 @@ class LoyaltyEntry(BaseModel):
     owed = IntegerField(default=0)                       # change of the points owed
     balance_after = IntegerField(default=0)
     pending_after = IntegerField(default=0)
-    spend_fen = IntegerField(default=0)                  # qualifying spend (refunds negative)
+    spend_fen = BigIntegerField(default=0)               # qualifying spend (refunds negative)
     earned = IntegerField(default=0)                     # qualifying points earned
     qualify_at = DateTimeField(default=utcnow)           # when it counts for the tier window
     purchase_id = IntegerField(null=True, index=True)
@@ -179,7 +179,7 @@ class LoyaltyRedemption(BaseModel):
     gift = ForeignKeyField(LoyaltyGift, null=True, backref="+", on_delete="RESTRICT")
     quantity = IntegerField(default=1)
     points = IntegerField()
-    cash_fen = IntegerField(default=0)
+    cash_fen = BigIntegerField(default=0)
     user_id = IntegerField(null=True)
     created_at = DateTimeField(default=utcnow)
 

@@ -1,7 +1,7 @@
 """The sales pipeline's tables, prefixed ``sales_``; created by the plugin's own migrations."""
 from __future__ import annotations
 
-from peewee import (AutoField, BooleanField, CharField, DateField, DateTimeField,
+from peewee import (AutoField, BigIntegerField, BooleanField, CharField, DateField, DateTimeField,
                     ForeignKeyField, IntegerField, TextField)
 
 from crm.accounts.models import User
@@ -39,7 +39,7 @@ class Deal(BaseModel):
     customer = ForeignKeyField(Customer, backref="+", on_delete="CASCADE", index=True)
     contact = ForeignKeyField(Contact, null=True, backref="+", on_delete="SET NULL")
     title = CharField(max_length=200)
-    amount_fen = IntegerField(default=0)
+    amount_fen = BigIntegerField(default=0)
     expected_close = DateField(null=True, index=True)
     owner = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL", index=True)
     probability = IntegerField(null=True)           # None: the stage's

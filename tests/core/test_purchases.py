@@ -205,3 +205,13 @@ def test_products_managed_by_admin_and_manager_only(client, login, catalogue):
     client.post("/logout")
     login("manager")
     assert client.get("/products/new").status_code == 200
+
+
+def test_totals_above_32_bits_are_stored(seed, customer):
+    """Money columns are 64-bit (migration 0008): three units at the highest price a product
+    may have (10 million yuan) make 3 x 10^9 fen, past a 32-bit integer (2,147,483,647)."""
+    product = seed.product("SKU-BIG", "整线设备", 1_000_000_000)
+    purchase = seed.purchase(customer.id, [(product.id, 3)])
+    with seed.ctx():
+        assert Purchase.get_by_id(purchase.id).total_fen == 3_000_000_000
+        assert PurchaseLine.get(PurchaseLine.purchase == purchase.id).amount_fen == 3_000_000_000

@@ -201,3 +201,14 @@ def test_entering_the_contract_stage_notifies_the_managers_who_see_the_customer(
     # a stage without a role notifies nobody
     seed.run(services.move, mine.id, 2, user, deals.stage("需求分析"))
     assert seed.run(lambda: Notification.select().count()) == 1
+
+
+def test_an_amount_above_32_bits_is_stored(seed, deals):
+    """A 30-million-yuan deal: 3 x 10^9 fen, past a 32-bit integer (migration 0003)."""
+    customer = seed.customer()
+    deal = deals.open(customer.id, now=days(0))
+    quote = deals.stage("方案报价")
+    user = seed.user("sales")
+    seed.run(lambda: services.move(deal.id, 1, user, quote, {"amount_fen": 3_000_000_000},
+                                   now=days(1)))
+    assert deals.get(deal.id).amount_fen == 3_000_000_000
