@@ -9,6 +9,11 @@ month, the previous month, 12 months) as an administrator, a manager and a rep, 
 Use a scratch instance (never bench/data/: the refresh writes its tables).  The service and
 sales tables are empty in a generated database, so their KPIs measure the query's overhead
 only; ``--tickets N`` adds N closed tickets and deals first (spread over the customers).
+The acquisition cost needs marketing spend: when ``insights_marketing_spend`` is empty, a
+spend for every channel the generator uses and each of the last 13 months is entered first
+(deterministic amounts).  The new KPIs (acquisition cost, lead conversion) are timed like the
+others, then each KPI broken down by department and by segment (as the administrator) and the
+lead funnel.
 """
 from __future__ import annotations
 
@@ -65,11 +70,35 @@ def add_tickets_and_deals(count: int) -> None:
             Deal.insert_many(deals[i:i + 2000]).execute()
 
 
+def add_spend() -> int:
+    """Spend for each channel the generator uses and each of the last 13 months (deterministic
+    amounts, 20,000 to 200,000 yuan), unless there is some already.  Returns the rows added."""
+    import random
+
+    from plugins.insights.models import MarketingSpend
+    if MarketingSpend.select().exists():
+        return 0
+    rng = random.Random(11)
+    today = dt.date.today().replace(day=1)
+    rows = []
+    for back in range(13):
+        index = today.year * 12 + today.month - 1 - back
+        month = dt.date(index // 12, index % 12 + 1, 1)
+        for channel in ("walk_in", "referral", "website", "exhibition", "wechat"):
+            rows.append(dict(channel=channel, month=month,
+                             amount_fen=rng.randint(20_000, 200_000) * 100, note="bench"))
+    MarketingSpend.insert_many(rows).execute()
+    return len(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instance", default="/tmp/insights_bench")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tickets", type=int, default=0)
+    parser.add_argument("--kpis", default="",
+                        help="only these KPIs (comma-separated keys; default: every one)")
+    parser.add_argument("--no-pages", action="store_true", help="skip the pages")
     args = parser.parse_args(argv)
     instance = os.path.abspath(args.instance)
     if os.path.abspath(os.path.join(ROOT, "bench", "data")) in instance:
@@ -104,9 +133,13 @@ def main(argv=None) -> int:
         if args.tickets:
             add_tickets_and_deals(args.tickets)
         tickets = database.execute_sql("SELECT COUNT(*) FROM service_ticket").fetchone()[0]
+        added = add_spend()
+        spend_rows = database.execute_sql(
+            "SELECT COUNT(*) FROM insights_marketing_spend").fetchone()[0]
         version = database.execute_sql("SELECT sqlite_version()").fetchone()[0]
         out(f"data: {customers:,} customers, {activities:,} activities, {purchases:,} "
-            f"purchases, {tickets:,} tickets; SQLite {version}")
+            f"purchases, {tickets:,} tickets, {spend_rows} spend entries ({added} added); "
+            f"SQLite {version}")
 
         median, worst, counts = timed(segments.refresh, 1)
         out(f"refresh (scores, segments, snapshot): {median:,.0f} ms  -> "
@@ -126,17 +159,46 @@ def main(argv=None) -> int:
         out("| KPI | user | " + " | ".join(f"{p} ms (median/max)" for p in periods)
             + " | value (month) |")
         out("|---|---|" + "---|" * len(periods) + "---|")
-        for kpi in kpis.available():
+        present = kpis.tables()
+        wanted = set(filter(None, args.kpis.split(",")))
+        chosen = [k for k in kpis.available(present) if not wanted or k.key in wanted]
+        for kpi in chosen:
             for label, user in users.items():
+                if kpi not in kpis.available(present, user):
+                    out(f"| {kpi.key} | {label} | " + " | ".join("not offered" for _p in periods)
+                        + " | |")
+                    continue
                 cells, shown = [], None
                 for name, p in periods.items():
-                    median, worst, result = timed(lambda: kpis.compute(kpi, user, p, rules),
-                                                  args.repeat)
+                    median, worst, result = timed(
+                        lambda: kpis.compute(kpi, user, p, rules, present=present), args.repeat)
                     cells.append(f"{median:,.0f} / {worst:,.0f}")
                     if name == "month":
                         shown = kpis.display_value(kpi, result.value)
                 value = "—" if shown is None else f"{shown:,.2f}"
                 out(f"| {kpi.key} | {label} | " + " | ".join(cells) + f" | {value} |")
+        out("")
+        out("Breakdowns (administrator): | KPI | by | month ms | 12m ms | groups |")
+        admin = users["admin"]
+        for by in ("department", "segment"):
+            for kpi in chosen:
+                if kpi.by:
+                    continue
+                cells = []
+                for name in ("month", "12m"):
+                    median, worst, result = timed(
+                        lambda: kpis.compute(kpi, admin, periods[name], rules, by, present),
+                        args.repeat)
+                    cells.append(f"{median:,.0f} / {worst:,.0f}")
+                out(f"| {kpi.key} | {by} | " + " | ".join(cells) + f" | {len(result.groups)} |")
+        out("")
+        for label, user in users.items():
+            cells = []
+            for name in ("month", "prev month", "12m"):
+                median, worst, steps = timed(
+                    lambda: kpis.funnel(user, periods[name], rules, present), args.repeat)
+                cells.append(f"{name} {median:,.0f} ms {dict(steps)}")
+            out(f"lead funnel ({label}): " + "; ".join(cells))
         for label, user in users.items():
             median, worst, _r = timed(lambda: segments.sizes(user), args.repeat)
             out(f"segment sizes ({label}): {median:,.0f} ms")
@@ -155,12 +217,37 @@ def main(argv=None) -> int:
         if response.status_code != 303:
             out(f"cannot sign in as {username}: {response.status_code}")
             continue
-        for url in ("/insights", "/insights?period=12m", "/insights/segments",
+        if args.no_pages:
+            break
+        for url in ("/insights", "/insights?period=12m", "/insights?by=department",
+                    "/insights?by=segment", "/insights/spend", "/insights/segments",
                     "/insights/segments/dormant", "/insights/segments/high_value/export.csv",
                     "/dashboard/cards/insights_kpis", "/dashboard/cards/insights_segments"):
             median, worst, response = timed(lambda: client.get(url), args.repeat)
             out(f"GET {url} as {username}: {response.status_code}, {median:,.0f} ms "
                 f"(max {worst:,.0f})")
+    if not args.no_pages:
+        # With the cache on: the first visit computes everything; five minutes later only the
+        # figures of periods that are not settled yet are computed again (kpis.settled: the
+        # closed periods are kept INSIGHTS_CLOSED_CACHE_SECONDS).
+        out("")
+        app.config["INSIGHTS_CACHE_SECONDS"] = 300
+        client.post("/logout")
+        client.post("/login", data={"username": "admin", "password": PASSWORD})
+        for url in ("/insights", "/insights?period=last_month", "/insights?period=12m"):
+            app.extensions.pop("insights.cache", None)
+            started = time.perf_counter()
+            client.get(url)
+            cold = (time.perf_counter() - started) * 1000
+            soon = time.monotonic() + 301
+            cache = app.extensions.get("insights.cache", {})
+            for key in [k for k, (expires, _r) in cache.items() if expires < soon]:
+                del cache[key]           # what has expired five minutes later
+            started = time.perf_counter()
+            client.get(url)
+            warm = (time.perf_counter() - started) * 1000
+            out(f"GET {url} as admin, cache on: first {cold:,.0f} ms; five minutes later "
+                f"(settled periods kept) {warm:,.0f} ms")
     with open(os.path.join(instance, "insights_bench.txt"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
     return 0

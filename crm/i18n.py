@@ -9,7 +9,20 @@ from flask import current_app, g, has_request_context, request
 from flask_babel import (Babel, format_currency, format_date, format_datetime, format_decimal,
                          get_timezone, get_translations)
 from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for forms)
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup, escape
+
+
+def _escaped(self) -> Markup:
+    return escape(str(self))
+
+
+# flask-babel's lazy strings declare themselves safe HTML (``__html__`` returns their text), so
+# Jinja never escaped one: a lazy message with a value in it (a form error naming a customer,
+# ``_l("%(name)s is already a member", name=...)``) rendered that value as markup.  A lazy
+# string is escaped like any other string here; no message of ours is meant to carry HTML.
+LazyString.__html__ = _escaped
 
 
 def N_(message: str) -> str:

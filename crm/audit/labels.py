@@ -15,6 +15,7 @@ ACTION_LABELS = {
     "customer.reveal": _l("revealed a sensitive value"), "customer.share": _l("shared"),
     "customer.unshare": _l("sharing ended"), "customer.reassign": _l("reassigned"),
     "import": _l("imported"), "export": _l("exported"), "customer.export": _l("exported"),
+    "task.bulk_create": _l("follow-up tasks created in bulk"),
 }
 
 ENTITY_LABELS = {

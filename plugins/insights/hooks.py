@@ -49,6 +49,9 @@ def crm_register_permissions():
                    ("admin",)),
         Permission("insights.survey", _l("Send NPS and CSAT survey links to customers"),
                    ("admin", "manager", "sales", "service")),
+        Permission("insights.spend", _l("Enter the marketing spend per channel and month "
+                                        "(for the customer acquisition cost)"),
+                   ("admin", "manager")),
     ]
 
 

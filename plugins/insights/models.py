@@ -5,8 +5,8 @@
 """
 from __future__ import annotations
 
-from peewee import (AutoField, CharField, DateField, DateTimeField, DecimalField, IntegerField,
-                    ForeignKeyField, TextField, CompositeKey)
+from peewee import (AutoField, BigIntegerField, CharField, CompositeKey, DateField,
+                    DateTimeField, DecimalField, ForeignKeyField, IntegerField, TextField)
 
 from crm.customers.models import Customer
 from crm.db import BaseModel, utcnow
@@ -88,3 +88,24 @@ class Survey(BaseModel):
 
 
 MODELS.append(Survey)
+
+
+class MarketingSpend(BaseModel):
+    """Marketing spend for one acquisition channel (``customer.source``) and one month (its
+    first day), in fen: the numerator of the customer acquisition cost.  Entered by a manager
+    or an administrator on /insights/spend."""
+    id = AutoField()
+    channel = CharField(max_length=50)
+    month = DateField()                           # the first day of the month
+    amount_fen = BigIntegerField(default=0)
+    note = CharField(max_length=300, default="")
+    entered_by = IntegerField(null=True)          # the user who last entered or changed it
+    entered_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+    class Meta:
+        table_name = "insights_marketing_spend"
+        indexes = ((("channel", "month"), True), (("month",), False))
+
+
+MODELS.append(MarketingSpend)

@@ -70,6 +70,7 @@ DEFAULTS = {
     "churn_window_days": 90,
     "churn_drop_pct": 50,
     "churn_min_previous": 6,
+    "lead_conversion_days": 90,     # the lead conversion KPI (kpis.py), not a segment rule
 }
 
 SETTING_LABELS = {
@@ -81,6 +82,8 @@ SETTING_LABELS = {
     "churn_drop_pct": (_l("Churn risk: drop against the previous windows' average (%)"), 1, 100),
     "churn_min_previous": (_l("Churn risk: at least this many activities before (history)"),
                            1, 10000),
+    "lead_conversion_days": (_l("Lead conversion: a purchase or a won deal within (days of "
+                                "the customer's creation)"), 1, 3650),
 }
 
 
@@ -338,3 +341,15 @@ def reason_text(score, rules: dict | None = None) -> str:
     if score.reason == "recent_contact":
         return _("Contacted within the last %(days)s days.", days=rules["dormant_days"])
     return _("No purchase and no activity yet.")
+
+
+def timeline(history: dict) -> tuple[list, list]:
+    """``history`` on one axis for a line chart: (the days, [(segment, [customers per day])]),
+    0 on a day a segment had no snapshot row (nobody in it that day)."""
+    days = sorted({day for points in history.values() for day, _n in points})
+    series = []
+    for segment in SEGMENTS:
+        points = dict(history.get(segment) or ())
+        if points:
+            series.append((segment, [points.get(day, 0) for day in days]))
+    return days, series

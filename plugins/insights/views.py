@@ -1,6 +1,7 @@
 """The insights pages: KPIs for a period against the previous one and their targets, broken
-down by owner; the segments, each segment's customers (and their CSV); the settings of the
-segment rules and the KPI targets (administrators).
+down by owner, department or segment, and the lead funnel; the segments, each segment's
+customers (and their CSV); the settings of the segment rules and the KPI targets
+(administrators); the marketing spend per channel and month (managers and administrators).
 
 Every figure starts from ``crm.access.scoped_customers(current_user)``.
 """
@@ -40,61 +41,96 @@ def _period_key() -> str:
     return key if key in kpis.PERIODS else "month"
 
 
+def _by_key() -> str:
+    by = request.args.get("by", "owner")
+    return by if by in kpis.BREAKDOWNS else "owner"
+
+
 def targets() -> dict:
     return {t.kpi: t for t in Target.select()}
 
 
-def _cached(kpi, user, p, rules):
-    """``kpis.compute``, kept for ``INSIGHTS_CACHE_SECONDS`` (default 300) per KPI, user and
-    period in this process: the page, the card and the period switch do not run the same
-    aggregates again within minutes.  0 turns it off."""
+def _remember(key: tuple, compute, seconds: int | None = None):
+    """``compute()``, kept for ``INSIGHTS_CACHE_SECONDS`` (default 300) under ``key`` in this
+    process: the page, the card and the period switch do not run the same aggregates again
+    within minutes.  0 turns it off.  ``seconds`` overrides the lifetime (closed periods)."""
     import time
-    seconds = int(current_app.config.get("INSIGHTS_CACHE_SECONDS", 300) or 0)
+    if seconds is None:
+        seconds = int(current_app.config.get("INSIGHTS_CACHE_SECONDS", 300) or 0)
     if seconds <= 0:
-        return kpis.compute(kpi, user, p, rules)
+        return compute()
     cache = current_app.extensions.setdefault("insights.cache", {})
-    key = (kpi.key, user.id, user.role, p.start, p.end, tuple(sorted(rules.items())))
     hit = cache.get(key)
     now = time.monotonic()
     if hit is not None and hit[0] > now:
         return hit[1]
-    result = kpis.compute(kpi, user, p, rules)
+    result = compute()
     if len(cache) > 1000:
         cache.clear()
     cache[key] = (now + seconds, result)
     return result
 
 
-def board(user, key: str, compare: bool = True, now: dt.datetime | None = None) -> dict:
-    """Every available KPI for ``user`` over the period ``key`` (and the previous one)."""
+def _forget(kpi_key: str) -> None:
+    """Drop this process's cached figures of one KPI (after the spend changed)."""
+    cache = current_app.extensions.get("insights.cache") or {}
+    for key in [k for k in cache if k and k[0] == kpi_key]:
+        cache.pop(key, None)
+
+
+def _cached(kpi, user, p, rules, by="owner", present=None):
+    """``kpis.compute`` per KPI, user, period and breakdown, kept a few minutes; a settled
+    period's figure (closed, and past the lead conversion's window) is kept for
+    ``INSIGHTS_CLOSED_CACHE_SECONDS`` (default 6 hours) unless the cache is off."""
+    seconds = None
+    if int(current_app.config.get("INSIGHTS_CACHE_SECONDS", 300) or 0) > 0 and \
+            kpis.settled(kpi, p, rules):
+        seconds = int(current_app.config.get("INSIGHTS_CLOSED_CACHE_SECONDS", 6 * 3600) or 0)
+    return _remember((kpi.key, user.id, user.role, p.start, p.end, by,
+                      tuple(sorted(rules.items()))),
+                     lambda: kpis.compute(kpi, user, p, rules, by, present), seconds)
+
+
+def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
+          by: str = "owner", with_funnel: bool = False) -> dict:
+    """Every available KPI for ``user`` over the period ``key`` (and the previous one),
+    broken down ``by`` owner, department or segment (the acquisition cost by channel)."""
     now = now or utcnow()
     rules = segments.settings()
     current = kpis.period(key, _tz(), now)
     before = kpis.period(key, _tz(), now, previous=True)
     goals = targets()
-    rows, owners = [], set()
-    for kpi in kpis.available():
-        result = _cached(kpi, user, current, rules)
-        previous = _cached(kpi, user, before, rules) if compare else None
-        owners.update(result.by_owner)
+    present = kpis.tables()
+    rows, keys = [], {}
+    for kpi in kpis.available(present, user):
+        result = _cached(kpi, user, current, rules, by, present)
+        previous = _cached(kpi, user, before, rules, by, present) if compare else None
+        keys.setdefault(result.by, set()).update(result.groups)
         goal = goals.get(kpi.key)
         shown = kpis.display_value(kpi, result.value)
         rows.append({
-            "kpi": kpi, "result": result, "value": shown,
+            "kpi": kpi, "result": result, "value": shown, "by": result.by,
             "previous": kpis.display_value(kpi, previous.value) if previous else None,
             "change": kpis.change(kpi, result.value, previous.value) if previous else None,
             "target": goal,
             "progress": kpis.progress(kpi, shown, goal.value) if goal else None,
-            "by_owner": sorted(((owner, kpis.display_value(kpi, v[0]), v[1], v[2])
-                                for owner, v in result.by_owner.items()),
-                               key=lambda r: (r[3] == 0, -(r[1] or 0)))})
-    return {"rows": rows, "period": current, "before": before,
-            "names": kpis.owner_names(owners)}
+            "groups": sorted(((group, kpis.display_value(kpi, v[0]), v[1], v[2])
+                              for group, v in result.groups.items()),
+                             key=lambda r: (r[3] == 0, -(r[1] or 0)))})
+    funnel = None
+    if with_funnel:
+        funnel = _remember(("funnel", user.id, user.role, current.start, current.end,
+                            tuple(sorted(rules.items()))),
+                           lambda: kpis.funnel(user, current, rules, present))
+    return {"rows": rows, "period": current, "before": before, "by": by, "funnel": funnel,
+            "names": {b: kpis.group_names(b, k) for b, k in keys.items()},
+            "days": rules["lead_conversion_days"]}
 
 
 def _labels() -> dict:
     return {"segment_labels": segments.SEGMENT_LABELS, "period_labels": kpis.PERIOD_LABELS,
-            "segment_order": segments.SEGMENTS}
+            "segment_order": segments.SEGMENTS, "by_labels": kpis.BREAKDOWN_LABELS,
+            "funnel_labels": kpis.FUNNEL_LABELS}
 
 
 def kpi_card(user) -> str:
@@ -106,9 +142,11 @@ def kpi_card(user) -> str:
 @bp.route("")
 def index():
     access.require(current_user, "insights.view")
-    key = _period_key()
+    key, by = _period_key(), _by_key()
     return render("insights/index.html", {"kpis": "insights/_kpis.html"},
-                  data=board(current_user, key), key=key, periods=kpis.PERIODS, **_labels())
+                  data=board(current_user, key, by=by, with_funnel=True), key=key, by=by,
+                  periods=kpis.PERIODS, breakdowns=kpis.BREAKDOWNS,
+                  may_spend=_may_spend(), **_labels())
 
 
 # -- segments ---------------------------------------------------------------------------------
@@ -122,8 +160,11 @@ def segments_index():
                 .order_by(segments.CustomerScore.computed_at.desc()).limit(1).scalar())
     if isinstance(computed, str):
         computed = dt.datetime.fromisoformat(computed)
+    days, series = segments.timeline(history)
     return render("insights/segments.html", sizes=segments.sizes(current_user),
-                  history=history, computed=computed, rules=segments.settings(), **_labels())
+                  history=history, days=[d.isoformat() for d in days], series=series,
+                  computed=computed,
+                  rules=segments.settings(), **_labels())
 
 
 def _segment_or_404(segment: str) -> str:
@@ -306,3 +347,99 @@ def survey():
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+# -- marketing spend (managers and administrators) --------------------------------------------
+
+def _may_spend() -> bool:
+    return access.can(current_user, "insights.spend") or \
+        access.can(current_user, "insights.admin")
+
+
+def _require_spend() -> None:
+    if not _may_spend():
+        abort(403)
+
+
+def _spend_page(form, status: int = 200):
+    from . import spend as spending
+    page_size = current_app.config["PAGE_SIZE"]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows, total = spending.entries(page, page_size)
+    pages = max(1, -(-total // page_size))
+    return render("insights/spend.html", {"spend-form": "insights/_spend_form.html",
+                                          "spend-list": "insights/_spend_list.html"},
+                  form=form, rows=rows, total=total, page=page, pages=pages,
+                  channel_label=kpis.channel_label, status=status)
+
+
+def _form_for(entry):
+    from .forms import SpendForm
+    return SpendForm(formdata=None, data={
+        "id": str(entry.id), "version": str(entry.version), "channel": entry.channel,
+        "month": entry.month.strftime("%Y-%m") if entry.month else "",
+        "amount": Decimal(entry.amount_fen) / 100, "note": entry.note})
+
+
+@bp.route("/spend", methods=["GET", "POST"])
+def spend():
+    """The marketing spend per channel and month: the list, and the form to add an entry or,
+    with ``?edit=<id>``, to change one.  POST saves (303) or answers 422 with the errors."""
+    from . import spend as spending
+    from .forms import SpendForm
+    _require_spend()
+    if request.method == "GET":
+        edit = request.args.get("edit", type=int)
+        if edit:
+            entry = spending.get(edit)
+            if entry is None:
+                abort(404)
+            return _spend_page(_form_for(entry))
+        return _spend_page(SpendForm(formdata=None))
+    form = SpendForm()
+    if not form.validate_on_submit():
+        return _spend_page(form, 422)
+    args = (form.channel.data, form.month_value, form.amount_fen,
+            (form.note.data or "").strip())
+    try:
+        if form.id.data:
+            try:
+                entry_id, version = int(form.id.data), int(form.version.data or 0)
+            except ValueError:
+                abort(400)
+            spending.update(entry_id, version, *args, current_user)
+        else:
+            spending.create(*args, current_user)
+        _forget("cac")
+    except spending.Duplicate:
+        form.month.errors = [_("There is already an entry for this channel and month: "
+                               "change that one.")]
+        return _spend_page(form, 422)
+    except spending.Conflict:
+        entry = spending.get(int(form.id.data))
+        fresh = _form_for(entry) if entry else SpendForm(formdata=None)
+        fresh.form_errors.append(_("Somebody changed or deleted this entry meanwhile. Here is "
+                                   "what it is now; please check and try again."))
+        return _spend_page(fresh, 409)
+    flash(_("Marketing spend saved."), "success")
+    return see_other(url_for("insights.spend"))
+
+
+@bp.route("/spend/delete", methods=["POST"])
+def spend_delete():
+    from . import spend as spending
+    _require_spend()
+    try:
+        entry_id = int(request.form.get("id", ""))
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(404)        # no entry named: nothing to delete (as a wrong id)
+    try:
+        spending.delete(entry_id, version, current_user)
+    except spending.Conflict:
+        flash(_("Somebody changed or deleted this entry meanwhile: nothing was deleted."),
+              "error")
+    else:
+        _forget("cac")
+        flash(_("Marketing spend deleted."), "success")
+    return see_other(url_for("insights.spend"))

@@ -424,3 +424,20 @@ def test_pages_run_a_fixed_number_of_queries(app, client, login, seed, community
     grow(6, 2)
     after = {url: count(url) for url in urls}
     assert after == before
+
+
+def test_a_refusal_naming_the_customer_escapes_the_name(app, client, login, seed, community):
+    """"<name> is already a member" is a lazy message: the customer's name in it must be
+    escaped in the re-rendered form (found by tests/security's XSS corpus)."""
+    from tests.conftest import htmx
+    customer = seed.customer("<script>alert('X')</script> Trading Ltd.", owner="sales",
+                             phone="13900001234")
+    group = community.group("Circle")
+    login("admin")
+    data = {"number": customer.number, "role": "member"}
+    assert client.post(f"/community/groups/{group.id}/members", data=data).status_code == 303
+    again = client.post(f"/community/groups/{group.id}/members", data=data,
+                        headers=htmx("community-members"))
+    text = again.get_data(as_text=True)
+    assert again.status_code == 422 and "already a member" in text
+    assert "<script>alert" not in text and "&lt;script&gt;alert" in text

@@ -69,13 +69,40 @@ class Facts:
                           channel="phone", subject="hand-made", status="closed",
                           created_at=at(created), updated_at=at(created), **values)
 
-    def deal(self, customer_id: int, kind: str, closed: str | None):
+    def deal(self, customer_id: int, kind: str, closed: str | None, created: str | None = None):
         from plugins.sales.models import Deal, Stage
         with self.seed.ctx():
             stage = Stage.select().where(Stage.kind == kind).first() or \
                 Stage.create(name=f"test {kind}", kind=kind, position=99)
+            extra = {"created_at": at(created)} if created else {}
             Deal.create(customer=customer_id, title="hand-made", stage=stage.id,
-                        closed_at=at(closed) if closed else None)
+                        closed_at=at(closed) if closed else None, **extra)
+
+    def set(self, customer_id: int, **fields):
+        """Change a customer's columns directly (source, department...)."""
+        from crm.customers.models import Customer
+        with self.seed.ctx():
+            Customer.update(**fields).where(Customer.id == customer_id).execute()
+
+    def department(self, name: str) -> int:
+        from crm.accounts.models import Department
+        with self.seed.ctx():
+            return Department.get(Department.name == name).id
+
+    def score(self, customer_id: int, segment: str):
+        """A hand-made score row (what the refresh would write), for breakdowns by segment."""
+        from plugins.insights.models import CustomerScore
+        with self.seed.ctx():
+            CustomerScore.insert(customer_id=customer_id, segment=segment,
+                                 computed_at=NOW).execute()
+
+    def spend(self, channel: str, month: str, fen: int):
+        import datetime as _dt
+
+        from plugins.insights.models import MarketingSpend
+        with self.seed.ctx():
+            MarketingSpend.create(channel=channel, month=_dt.date.fromisoformat(month),
+                                  amount_fen=fen)
 
     def run(self, fn, *args, **kwargs):
         return self.seed.run(fn, *args, **kwargs)

@@ -16,10 +16,12 @@ def plugins():
 def test_only_core_kpis_without_the_tables(seed, client, login):
     keys = {k.key for k in seed.run(kpis.available)}
     assert keys == {"repurchase_rate", "churn_rate", "clv", "interaction_frequency",
-                    "completeness", "nps", "survey_csat"}
+                    "completeness", "nps", "survey_csat", "cac", "lead_conversion"}
     login("admin")
     text = client.get("/insights").get_data(as_text=True)
     assert "Repurchase rate" in text and 'id="kpi-csat"' not in text and "Win rate" not in text
+    # the lead funnel without the sales plugin: no "deal opened" step
+    assert 'id="lead-funnel"' in text and "Deal opened" not in text
 
 
 def test_the_plugin_does_not_import_service_or_sales():
