@@ -164,6 +164,23 @@ def _clv(scope, p: Period, rules: dict):
             .join(spent, on=(spent.c.cid == Customer.id)))
 
 
+PREDICTION_YEARS = 3      # the horizon of the predicted lifetime value
+
+
+def _clv_predicted(scope, p: Period, rules: dict):
+    """The yearly value of a buying customer (completed purchases in the 12 months up to the
+    period's end ÷ customers with one of them) × PREDICTION_YEARS."""
+    start = p.until - dt.timedelta(days=365)
+    spent = (Purchase.select(Purchase.customer.alias("cid"),
+                             fn.SUM(Purchase.total_fen).alias("fen"))
+             .where((Purchase.status == "completed") & (Purchase.purchased_at >= start)
+                    & (Purchase.purchased_at < p.until))
+             .group_by(Purchase.customer))
+    spent = _narrow(spent, Purchase.customer, rules).alias("y")
+    return (scope.select(fn.SUM(spent.c.fen) * PREDICTION_YEARS, fn.COUNT(spent.c.cid))
+            .join(spent, on=(spent.c.cid == Customer.id)))
+
+
 def _interactions(scope, p: Period, rules: dict):
     acts = (Activity.select(Activity.customer.alias("cid"), fn.COUNT(Activity.id).alias("n"))
             .where((Activity.occurred_at >= p.start) & (Activity.occurred_at < p.until))
@@ -377,6 +394,13 @@ KPIS = (
            "one of them (historical average revenue per buying customer)"),
         _l("purchases (total_fen, status completed) of the customers in your scope"),
         "money", "up", _clv),
+    Kpi("clv_predicted", _l("Predicted lifetime value"),
+        _l("completed purchases in the 12 months up to the period's end ÷ customers with at "
+           "least one of them (the yearly value of a buying customer) × 3 years: a simple "
+           "prediction that assumes the next three years look like the last one"),
+        _l("purchases (total_fen, status completed, purchased_at) of the customers in your "
+           "scope"),
+        "money", "up", _clv_predicted),
     Kpi("interaction_frequency", _l("Interaction frequency"),
         _l("activities in the period ÷ customers created before the period's end ÷ months "
            "of the period elapsed"),

@@ -90,6 +90,22 @@ def test_customer_lifetime_value(facts):
     assert figure(facts, "clv", previous=True).value == pytest.approx(7500)
 
 
+def test_predicted_lifetime_value(facts):
+    # the 12 months up to NOW (2026-06-15 04:00 UTC) start 2025-06-15 04:00
+    v1, v2, v3, v4 = (facts.customer(f"v{i}") for i in range(1, 5))
+    facts.purchase(v1, "2025-03-01", 10000)        # more than 12 months ago: not counted
+    facts.purchase(v1, "2026-06-01", 20000)
+    facts.purchase(v2, "2025-07-01", 5000)
+    facts.purchase(v2, "2026-01-01", 7000)
+    facts.purchase(v3, "2026-02-01", 99999, status="refunded")
+    facts.purchase(v4, "2026-06-20", 70000)        # after NOW
+    result = figure(facts, "clv_predicted")
+    # (20000 + 5000 + 7000) fen ÷ 2 buying customers (v1, v2) = 16000 a year, × 3 years
+    assert (result.num, result.den) == (96000, 2)
+    assert result.value == pytest.approx(48000)
+    assert kpis.display_value(kpis.BY_KEY["clv_predicted"], result.value) == pytest.approx(480.0)
+
+
 def test_interaction_frequency(facts):
     i1, i2, _i3 = (facts.customer(f"i{i}") for i in range(1, 4))
     i4 = facts.customer("i4", created="2026-06-05")              # after May: not counted

@@ -15,7 +15,8 @@ def plugins():
 
 def test_only_core_kpis_without_the_tables(seed, client, login):
     keys = {k.key for k in seed.run(kpis.available)}
-    assert keys == {"repurchase_rate", "churn_rate", "clv", "interaction_frequency",
+    assert keys == {"repurchase_rate", "churn_rate", "clv", "clv_predicted",
+                    "interaction_frequency",
                     "completeness", "nps", "survey_csat", "cac", "lead_conversion"}
     login("admin")
     text = client.get("/insights").get_data(as_text=True)
