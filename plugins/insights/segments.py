@@ -8,6 +8,14 @@ decides the segment; an ``UPDATE`` maps that rule to its segment; the day's segm
 owner are written to ``insights_segment_snapshot``.  Reads (sizes, a segment's customers, a
 customer's score) start from ``crm.access.scoped_customers``.
 
+Automatic tags: in the same transaction each segment but "other" is mirrored as an ordinary
+tag, named in the business language ("分群：高价值" / "Segment: High value"), added to the
+customers now in the segment and removed from those no longer in it (``_sync_tags``, two
+set-based statements per segment).  The tag of a segment is remembered by id in
+``insights_setting`` (``tag_<segment>``), so a renamed tag stays the segment's.  These tags
+are derived data: they are not audited per customer, they do not change a customer's version,
+and a tag removed by hand comes back at the next refresh while the customer is in the segment.
+
 The rules, first match wins (thresholds are settings an administrator tunes):
 
 1. new: created, or first purchase, within ``new_days``;
@@ -30,7 +38,7 @@ from peewee import JOIN, fn
 
 from crm import access
 from crm.accounts.models import User
-from crm.customers.models import Customer
+from crm.customers.models import Customer, CustomerTag, Tag
 from crm.db import database, is_postgres, utcnow
 from crm.i18n import _l
 
@@ -213,6 +221,7 @@ def refresh(now: dt.datetime | None = None, day: dt.date | None = None) -> dict:
             database.execute_sql(*_sql(REFRESH_SQL, params))
             database.execute_sql(f"UPDATE insights_customer_score SET segment = "
                                  f"CASE reason {mapping} ELSE 'other' END")
+            _sync_tags()
             SegmentSnapshot.delete().where(SegmentSnapshot.day == day).execute()
             database.execute_sql(*_sql(
                 "INSERT INTO insights_segment_snapshot (day, segment, owner_id, customers) "
@@ -225,6 +234,55 @@ def refresh(now: dt.datetime | None = None, day: dt.date | None = None) -> dict:
             database.execute_sql(f"DROP TABLE IF EXISTS {table}")
     return dict(CustomerScore.select(CustomerScore.segment, fn.COUNT(CustomerScore.customer_id))
                 .group_by(CustomerScore.segment).tuples())
+
+
+TAGGED = tuple(s for s in SEGMENTS if s != "other")
+
+
+def tag_name(segment: str) -> str:
+    """The automatic tag of a segment, in the business language (tags are data, not UI)."""
+    from flask import current_app, has_app_context
+    from flask_babel import force_locale, gettext
+    locale = current_app.config["BABEL_DEFAULT_LOCALE"] if has_app_context() else "en"
+    with force_locale(locale):
+        return gettext("Segment: %(name)s", name=str(SEGMENT_LABELS[segment]))[:50]
+
+
+def segment_tags() -> dict[str, int]:
+    """{segment: tag id}: the tag remembered for each segment, made when missing."""
+    remembered = {k[len("tag_"):]: v for k, v in Setting.select(Setting.key, Setting.value)
+                  .where(Setting.key.startswith("tag_")).tuples()}
+    existing = {t.id for t in Tag.select(Tag.id).where(Tag.id.in_(list(remembered.values())))} \
+        if remembered else set()
+    tags = {}
+    for segment in TAGGED:
+        tag_id = remembered.get(segment)
+        if tag_id not in existing:
+            name = tag_name(segment)
+            tag = Tag.get_or_none(Tag.name == name) or Tag.create(name=name)
+            tag_id = tag.id
+            (Setting.insert(key=f"tag_{segment}", value=tag_id, updated_at=utcnow())
+             .on_conflict(conflict_target=[Setting.key],
+                          update={Setting.value: tag_id, Setting.updated_at: utcnow()})
+             .execute())
+        tags[segment] = tag_id
+    return tags
+
+
+def _sync_tags() -> None:
+    """Each segment's tag on exactly the customers now in it (see the module's doc)."""
+    for segment, tag_id in segment_tags().items():
+        members = CustomerScore.select(CustomerScore.customer_id).where(
+            CustomerScore.segment == segment)
+        CustomerTag.delete().where((CustomerTag.tag == tag_id)
+                                   & CustomerTag.customer.not_in(members)).execute()
+        have = CustomerTag.select(CustomerTag.customer).where(CustomerTag.tag == tag_id)
+        CustomerTag.insert_from(
+            CustomerScore.select(CustomerScore.customer_id, tag_id).where(
+                (CustomerScore.segment == segment) & CustomerScore.customer_id.not_in(have)),
+            fields=[CustomerTag.customer, CustomerTag.tag]).execute()
+    from crm.customers.queries import forget_choices
+    forget_choices()        # the list's tag filter offers them
 
 
 # -- reads (scoped) ------------------------------------------------------------------------------

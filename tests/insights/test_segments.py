@@ -137,3 +137,40 @@ def test_refresh_twice_replaces_the_rows(facts):
     days = facts.run(lambda: sorted({d for (d,) in SegmentSnapshot.select(
         SegmentSnapshot.day).tuples()}))
     assert [str(d) for d in days] == [str(NOW.date()), str(later.date())]
+
+
+def test_segments_are_mirrored_as_tags_added_and_removed(facts):
+    from crm.customers.models import CustomerTag, Tag
+
+    def tagged():
+        rows = facts.run(lambda: list(CustomerTag.select(CustomerTag.customer, Tag.name)
+                                      .join(Tag).tuples()))
+        out = {}
+        for cid, name in rows:
+            out.setdefault(name, set()).add(cid)
+        return out
+
+    ids = world(facts)
+    facts.run(lambda: CustomerTag.create(customer=ids["A"],
+                                         tag=Tag.create(name="VIP")))       # a person's tag
+    facts.run(segments.refresh, NOW)
+    got = scores(facts)
+    expected = {}
+    for cid, score in got.items():
+        if score.segment != "other":
+            expected.setdefault(facts.run(segments.tag_name, score.segment), set()).add(cid)
+    tags = tagged()
+    assert tags.pop("VIP") == {ids["A"]}
+    assert tags == expected
+    assert ids["A"] in tags[facts.run(segments.tag_name, "high_value")]
+    assert "X" not in {n for n, cid in ids.items() if any(cid in v for v in tags.values())}
+    # a year and a half later every buyer is dormant: A loses "high value", gets "dormant";
+    # a renamed segment tag stays the segment's; the person's tag is untouched
+    high = facts.run(segments.tag_name, "high_value")
+    facts.run(lambda: Tag.update(name="大客户").where(Tag.name == high).execute())
+    facts.run(segments.refresh, NOW + dt.timedelta(days=540))
+    tags = tagged()
+    assert tags["VIP"] == {ids["A"]}
+    assert ids["A"] in tags[facts.run(segments.tag_name, "dormant")]
+    assert ids["A"] not in tags.get("大客户", set())
+    assert high not in tags                     # not made again under its old name
