@@ -47,8 +47,8 @@ from crm.accounts.models import User
 from crm.activities.models import CONTACT_KINDS, Activity
 from crm.audit import services as audit
 from crm.audit.models import AuditLog
-from crm.customers import search_tokens
-from crm.customers.models import Contact, Customer, CustomerTag, SearchToken, Sequence, Tag
+from crm.customers import search_index, search_tokens
+from crm.customers.models import Contact, Customer, CustomerTag, Sequence, Tag
 from crm.customers.services import CONTACT_FIELDS, EDITABLE
 from crm.db import database, is_postgres, utcnow
 from crm.events.models import OutboxEvent
@@ -115,7 +115,7 @@ def session():
         if database.obj.transaction_depth() == 0:
             database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
-def _insert(model, fields, rows: list[tuple]) -> None:
+def insert_rows(model, fields, rows: list[tuple]) -> None:
     """Insert ``rows`` (tuples in the order of ``fields``): multi-row INSERTs chunked under the
     parameter limit on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL (three to four times
     faster than INSERT there: no statement to parse, no parameters to quote).  Values are
@@ -212,7 +212,7 @@ def _uids(count: int) -> list[str]:
 
 
 def _emit_all(events: list[tuple]) -> None:
-    _insert(OutboxEvent, _EVENT_FIELDS,
+    insert_rows(OutboxEvent, _EVENT_FIELDS,
             [(uid,) + event for uid, event in zip(_uids(len(events)), events)])
     if events and has_app_context():
         g.outbox_dirty = True
@@ -367,10 +367,8 @@ def _prepare_customers(batch: list[dict], user_id, tz) -> dict:
                                               email=contact.get("email", "")))
         customer_ns = SimpleNamespace(name=row.get("name", ""), number="",
                                       phone=row.get("phone", ""), email=row.get("email", ""))
-        tokens.extend((token, position)
-                      for token in search_tokens.customer_tokens(customer_ns, contact_ns))
+        tokens.append(search_tokens.customer_tokens(customer_ns, contact_ns))
         tags.append(list(dict.fromkeys(row.get("tags") or ())))
-    tokens.sort()   # the index's order: the B-tree is written page after page
     return dict(now=now, customers=customers, periods=periods, contacts=contacts, tokens=tokens,
                 tags=tags)
 
@@ -399,31 +397,28 @@ def _write_customers(batch: dict, user, user_id, settings) -> list[int]:
         departments = dict(User.select(User.id, User.department).where(User.id.in_(owners))
                            .tuples())
 
-        number_tokens, events = [], []
+        events = []
         ip = audit._ip()
         audit_rows = []
         for values, customer_id, number in zip(customers, ids, numbers):
             values[at["id"]] = customer_id
             values[at["number"]] = number
             values[at["department"]] = departments.get(values[at["owner"]])
-            number_tokens.extend((token, customer_id)
-                                 for token in search_tokens.number_tokens(number))
             events.append(_event("customer.created", now, customer_id=customer_id, number=number,
                                  user_id=user_id))
             audit_rows.append((now, user_id, "create", "customer", customer_id, "", "", "", ip))
         # customer_tokens() of a customer is the union of its name's, phones', e-mails',
         # contacts' and number's tokens: the number's are added now that it is known.
-        token_rows = [(token, ids[position]) for token, position in batch["tokens"]]
-        seen = set(token_rows)
-        token_rows.extend(sorted(t for t in set(number_tokens) if t not in seen))
+        token_rows = [(customer_id, tokens | search_tokens.number_tokens(number))
+                      for customer_id, tokens, number in zip(ids, batch["tokens"], numbers)]
         contact_rows = []
         for position, cvalues in batch["contacts"]:
             cvalues[_CONTACT_INDEX["customer"]] = ids[position]
             contact_rows.append(cvalues)
 
-        _insert(Customer, _CUSTOMER_FIELDS, customers)
-        _insert(Contact, _CONTACT_FIELDS, contact_rows)
-        _insert(SearchToken, [SearchToken.token, SearchToken.customer], token_rows)
+        insert_rows(Customer, _CUSTOMER_FIELDS, customers)
+        insert_rows(Contact, _CONTACT_FIELDS, contact_rows)
+        search_index.add_many(token_rows)
         tag_names: dict[str, list[int]] = {}
         for customer_id, names in zip(ids, batch["tags"]):
             for name in names:
@@ -433,10 +428,10 @@ def _write_customers(batch: dict, user, user_id, settings) -> list[int]:
                 .on_conflict_ignore().execute()
             tag_ids = dict(Tag.select(Tag.name, Tag.id).where(Tag.name.in_(list(tag_names)))
                            .tuples())
-            _insert(CustomerTag, [CustomerTag.customer, CustomerTag.tag],
+            insert_rows(CustomerTag, [CustomerTag.customer, CustomerTag.tag],
                     sorted({(cid, tag_ids[n]) for n, cids in tag_names.items() for cid in cids}))
         _emit_all(events)
-        _insert(AuditLog, _AUDIT_FIELDS, audit_rows)
+        insert_rows(AuditLog, _AUDIT_FIELDS, audit_rows)
     return ids
 
 
@@ -479,7 +474,7 @@ def _insert_activities(batch: list[dict], now: dt.datetime) -> list[int]:
                              customer_id=customer_id, kind=kind, user_id=user_id))
         if kind in CONTACT_KINDS and (customer_id not in latest or latest[customer_id] < occurred_at):
             latest[customer_id] = occurred_at
-    _insert(Activity, _ACTIVITY_FIELDS, rows)
+    insert_rows(Activity, _ACTIVITY_FIELDS, rows)
     _touch_last_contacted(latest)
     _emit_all(events)
     return ids
@@ -551,8 +546,8 @@ def _record_purchase_batch(batch: list[dict]) -> list[int]:
                 created_at=row.get("created_at") or now))
             events.append(_event("purchase.recorded", now, purchase_id=purchase_id,
                                  customer_id=customer_id, total_fen=total, lines=payload_lines))
-        _insert(Purchase, _PURCHASE_FIELDS, purchase_rows)
-        _insert(PurchaseLine, _LINE_FIELDS, line_rows)
+        insert_rows(Purchase, _PURCHASE_FIELDS, purchase_rows)
+        insert_rows(PurchaseLine, _LINE_FIELDS, line_rows)
         _insert_activities(activity_rows, now)     # activity.logged before purchase.recorded
         _emit_all(events)
     return ids

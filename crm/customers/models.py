@@ -111,7 +111,9 @@ class CustomerTag(BaseModel):
 
 
 class SearchToken(BaseModel):
-    """The search index (see customers/search_tokens.py): prefix-searchable tokens per customer."""
+    """The search index on PostgreSQL: prefix-searchable tokens per customer (see
+    customers/search_index.py; SQLite keeps them in the FTS5 table ``customer_search``)."""
+    POSTGRES_ONLY = True
     token = CharField(max_length=32)
     customer = ForeignKeyField(Customer, backref="+", on_delete="CASCADE", index=True)
 

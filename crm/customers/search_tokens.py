@@ -12,8 +12,9 @@ A customer's tokens are the suffixes of its keys that a person would start typin
 * the same for every contact.
 
 A query term matches a customer when some token starts with it; all terms must match.  Tokens
-are cut to 32 characters (a longer term is cut too).  On PostgreSQL the column is
-``COLLATE "C"`` so that the range ``token >= t AND token < t || U+FFFF`` is byte order.
+are cut to 32 characters (a longer term is cut too) and hold no space or other separator
+(a name's words are tokens of their own: a query's terms are split on spaces too).  Where the
+tokens are kept and how a term is looked up: customers/search_index.py.
 """
 from __future__ import annotations
 
@@ -31,8 +32,17 @@ _LEGAL_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "分
 _WORD = re.compile(r"[\w@.+\-]+", re.UNICODE)
 
 
+# Unicode separators (Z*) and U+180E, which SQLite's tokenizer still counts as a space.
+_SEPARATORS = re.compile(r"[\s\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+
+
+def clean_token(text: str) -> str:
+    """``text`` without spaces or other separators: a token, or a query's term, is one word."""
+    return _SEPARATORS.sub("", text or "")
+
+
 def _cut(token: str) -> str:
-    return token[:MAX_TOKEN]
+    return clean_token(token)[:MAX_TOKEN]
 
 
 def _name_core_length(name: str) -> int:
@@ -76,7 +86,7 @@ def name_tokens(name: str) -> frozenset[str]:
     name = (name or "").strip().lower()
     if not name:
         return frozenset()
-    tokens = {_cut(name)}
+    tokens = set()
     if has_han(name):
         core = _name_core_length(name)
         compact = name.replace(" ", "")
@@ -93,11 +103,10 @@ def name_tokens(name: str) -> frozenset[str]:
             for i in range(n):
                 tokens.add(_cut("".join(full[i:]).replace(" ", "")))
                 tokens.add(_cut("".join(inits[i:]).replace(" ", "")))
-    else:
-        words = _WORD.findall(name)
-        for i in range(len(words)):
-            tokens.add(_cut(" ".join(words[i:])))
-            tokens.add(_cut(words[i]))
+    else:   # each word as written ("o'brien") and its letters and digits ("o", "brien")
+        for word in name.split():
+            tokens.add(_cut(word))
+            tokens.update(_cut(piece) for piece in _WORD.findall(word))
     return frozenset(t for t in tokens if t)
 
 
@@ -141,9 +150,3 @@ def customer_tokens(customer, contacts=()) -> set[str]:
         tokens |= phone_tokens(contact.mobile) | phone_tokens(contact.phone)
         tokens |= email_tokens(contact.email)
     return tokens
-
-
-def term_range(term: str) -> tuple[str, str]:
-    """The token range a query term selects: every token that starts with it."""
-    term = _cut(term)
-    return term, term + "\uffff"

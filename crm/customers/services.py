@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from peewee import fn
 
 from crm.audit import services as audit
-from crm.customers import numbering, queries, search, search_tokens
-from crm.customers.models import Contact, Customer, CustomerTag, SearchToken, Tag
+from crm.customers import numbering, queries, search, search_index, search_tokens
+from crm.customers.models import Contact, Customer, CustomerTag, Tag
 from crm.db import database, utcnow
 from crm.events.services import emit
 
@@ -48,11 +48,7 @@ def refresh_search(customer: Customer, contacts=None) -> None:
     """Recompute the customer's search tokens (customers/search_tokens.py) in this transaction."""
     if contacts is None:
         contacts = list(Contact.select().where(Contact.customer == customer.id))
-    tokens = sorted(search_tokens.customer_tokens(customer, contacts))
-    SearchToken.delete().where(SearchToken.customer == customer.id).execute()
-    for start in range(0, len(tokens), 200):
-        SearchToken.insert_many([(t, customer.id) for t in tokens[start:start + 200]],
-                                fields=[SearchToken.token, SearchToken.customer]).execute()
+    search_index.replace(customer.id, search_tokens.customer_tokens(customer, contacts))
 
 
 def parse_tags(raw: str) -> list[str]:
@@ -227,8 +223,7 @@ def likely_duplicates(scope, name: str = "", phone: str = "", email: str = "",
             conditions.append(("similar", Customer.name.contains(core)))
         for key in sorted(search.pinyin_keys(name), key=len, reverse=True)[:1]:
             if len(key) >= 4:   # the same full pinyin (张伟 / 章伟): an exact token
-                conditions.append(("pinyin", Customer.id.in_(
-                    SearchToken.select(SearchToken.customer).where(SearchToken.token == key[:32]))))
+                conditions.append(("pinyin", search_index.holding(key)))
     found, seen = [], set()
     for reason, condition in conditions:
         query = scope.where(condition)

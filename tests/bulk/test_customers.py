@@ -10,8 +10,8 @@ import pytest
 
 from crm import bulk
 from crm.audit.models import AuditLog
-from crm.customers import search_tokens, services
-from crm.customers.models import Contact, Customer, CustomerTag, SearchToken, Sequence, Tag
+from crm.customers import search_index, search_tokens, services
+from crm.customers.models import Contact, Customer, CustomerTag, Sequence, Tag
 from crm.customers.queries import Filters, apply_filters
 from crm.db import database
 from crm.validation import normalise_phone
@@ -58,8 +58,7 @@ def through_services(rows, user, settings) -> list[Customer]:
 
 
 def tokens_of(customer_id: int) -> set[str]:
-    return {t for (t,) in SearchToken.select(SearchToken.token)
-            .where(SearchToken.customer == customer_id).tuples()}
+    return search_index.tokens_of(customer_id)
 
 
 def tags_of(customer_id: int) -> list[str]:
@@ -114,7 +113,7 @@ def test_same_effect_as_create_customer(ctx, users, settings):
     assert [c.name for c in made] == [r["name"] for r in rows]   # ids in input order
 
     after = counts()
-    for table in ("customer", "contact", "customer_search_token", "customer_tag"):
+    for table in ("customer", "contact", "search_token", "customer_tag"):
         assert after[table] - before[table] == before[table], table   # as many as one by one
     assert after["audit_log"] - before["audit_log"] == len(rows)      # one entry per customer
     assert after["tag"] == before["tag"]          # existing tags reused, none duplicated
@@ -235,7 +234,7 @@ def test_failing_batch_leaves_nothing_of_itself(ctx, users, settings, failure):
     assert [names[i] for i in error.created] == ["好客户0", "好客户1"]
     table_counts, sequences = _state()
     assert table_counts["contact"] == 0
-    assert table_counts["customer_search_token"] == sum(
+    assert table_counts["search_token"] == sum(
         len(search_tokens.customer_tokens(Customer.get_by_id(i))) for i in error.created)
     assert not Tag.select().where(Tag.name == "只在坏批次").exists()
     assert table_counts["customer_tag"] == 2
@@ -257,7 +256,7 @@ def test_inside_an_outer_transaction(ctx, users, settings):
                                              settings, batch_size=1)
             assert len(ids) == 2 and Customer.select().count() == 2
             raise RuntimeError("caller gives up")
-    assert Customer.select().count() == 0 and SearchToken.select().count() == 0
+    assert Customer.select().count() == 0 and search_index.indexed_customers() == 0
     assert Sequence.select().count() == 0
 
 

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from crm.cli import cli
-from crm.customers.models import Customer, SearchToken
+from crm.customers import search_index
+from crm.customers.models import Customer
 
 
 @pytest.fixture
@@ -22,10 +23,11 @@ def test_backup_restore_reindex(app, runner, seed):
     result = runner.invoke(cli, ["backup"])
     assert result.exit_code == 0, result.output
     assert "verified" in result.output
-    seed.run(lambda: SearchToken.delete().execute())
+    seed.run(search_index.clear)
+    assert seed.run(search_index.indexed_customers) == 0
     result = runner.invoke(cli, ["reindex"])
     assert result.exit_code == 0 and "1 customers reindexed" in result.output
-    assert seed.run(lambda: SearchToken.select().count()) > 0
+    assert seed.run(search_index.indexed_customers) == 1
     if app.config["DATABASE_URL"].startswith("sqlite"):
         backup = os.path.join(app.config["BACKUP_DIR"], sorted(
             f for f in os.listdir(app.config["BACKUP_DIR"]) if f.endswith(".db"))[-1])
