@@ -535,8 +535,10 @@ def main(argv=None) -> int:
             timer.run("WAL checkpoint", database.execute_sql, "PRAGMA wal_checkpoint(TRUNCATE)")
 
         totals = {table: database.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
-                  for table in ("customer", "contact", "customer_search_token", "activity",
+                  for table in ("customer", "contact", "activity",
                                 "purchase", "purchase_line", "outbox_event", "audit_log")}
+        from crm.customers import search_index
+        totals["customers in the search index"] = search_index.indexed_customers()
         per_customer = sorted(a + p for a, p in zip(act_counts, purchase_counts))
         database.close()
 
