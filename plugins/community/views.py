@@ -47,11 +47,15 @@ def _scope():
     return access.scoped_customers(current_user, Customer.id)
 
 
-def _group_or_404(group_id: int) -> CommunityGroup:
-    group = CommunityGroup.get_or_none(CommunityGroup.id == group_id)
-    if group is None:
+def _row_or_404(model, row_id: int):
+    row = model.get_or_none(model.id == row_id)
+    if row is None:
         abort(404)
-    return group
+    return row
+
+
+def _group_or_404(group_id: int) -> CommunityGroup:
+    return _row_or_404(CommunityGroup, group_id)
 
 
 def may_run(group) -> bool:
@@ -65,10 +69,7 @@ def _require_run(group) -> None:
 
 
 def _event_or_404(event_id: int) -> CommunityEvent:
-    event = CommunityEvent.get_or_none(CommunityEvent.id == event_id)
-    if event is None:
-        abort(404)
-    return event
+    return _row_or_404(CommunityEvent, event_id)
 
 
 def _topic_or_404(topic_id: int) -> CommunityTopic:
@@ -534,9 +535,7 @@ def moderate_topic(topic_id: int):
 
 @bp.route("/replies/<int:reply_id>/moderate", methods=["POST"])
 def moderate_reply(reply_id: int):
-    item = CommunityReply.get_or_none(CommunityReply.id == reply_id)
-    if item is None:
-        abort(404)
+    item = _row_or_404(CommunityReply, reply_id)
     topic = _topic_or_404(item.topic_id)
     _require_run(CommunityGroup.get_by_id(topic.group_id))
     action = request.form.get("action", "")

@@ -6,81 +6,29 @@ place by htmx); the member is checked in at the desk; a topic is posted on the m
 and closed, after which it takes no reply; the customer's page shows the group in its lazily
 loaded "Groups" panel.  Every result is checked in the SQLite database too.
 
-The app runs as in tests/e2e/conftest.py (``crm init``, ``crm demo``, ``crm serve``), in an
-instance of this module's own whose ``CRM_PLUGINS`` names the installed ``crm.plugins`` entry
-points plus ``plugins.community.hooks``: the entry point in setup.cfg is read from the
-installed metadata, which only a reinstall (``pip install -e .``) refreshes.
+The app is the session's (tests/e2e/conftest.py: ``crm init``, ``crm demo``, ``crm serve``), which
+loads every installed plugin, community included.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import subprocess
-import time
-import urllib.request
 from importlib.metadata import entry_points
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (ARTIFACTS, Instance, LiveServer, _clean_env, _crm_command,
-                                _free_port, sign_in)
-
-COMMUNITY = "plugins.community.hooks"
+from tests.e2e.conftest import sign_in
 
 
-def _plugin_list() -> str:
-    found = sorted({ep.value for ep in entry_points(group="crm.plugins")})
-    if COMMUNITY not in found:
-        found.append(COMMUNITY)
-    return ",".join(found)
-
-
-@pytest.fixture(scope="module")
-def instance(tmp_path_factory) -> Instance:
-    inst = Instance(tmp_path_factory.mktemp("e2e-community"), {})
-    inst.env = _clean_env(inst.path)
-    inst.env["CRM_PLUGINS"] = _plugin_list()
-    inst.crm("init")
-    inst.crm("demo")
-    return inst
-
-
-@pytest.fixture(scope="module")
-def live_server(instance: Instance):
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / "e2e-community-server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            _crm_command() + ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
-            env=instance.env, cwd=instance.path, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"crm serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if json.load(response).get("status") == "ok":
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"crm serve did not answer /healthz in 60 s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield LiveServer(url, process, log)
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        process.wait(5)
+@pytest.fixture(autouse=True)
+def _community_installed(instance):
+    """The session's instance runs every installed ``crm.plugins`` entry point; community's
+    comes from setup.cfg (a stale install needs ``pip install -e .``)."""
+    names = {ep.value for ep in entry_points(group="crm.plugins")}
+    assert "plugins.community.hooks" in names, "reinstall: pip install -e ."
 
 
 def _set_marker(page):
