@@ -39,6 +39,7 @@ ROLE_DEFAULTS: dict[str, tuple] = {
     "activity.log": ALL,
     "task.assign": ("admin", "manager"),                  # give tasks to others (managers: their departments)
     "purchase.record": ("admin", "manager", "sales", "clerk"),
+    "purchase.refund": ("admin", "manager", "clerk"),     # a whole purchase, with a reason
     "product.manage": ("admin", "manager"),
     "user.manage": ("admin",),
     "plugin.view": ("admin",),

@@ -10,7 +10,8 @@ KIND_LABELS = {"call": _l("Call"), "visit": _l("Visit"), "meeting": _l("Meeting"
                "note": _l("Note"), "purchase": _l("Purchase")}
 OUTCOME_LABELS = {"": "—", "reached": _l("Reached"), "no_answer": _l("No answer"),
                   "interested": _l("Interested"), "not_interested": _l("Not interested"),
-                  "follow_up": _l("Needs follow-up"), "done": _l("Done")}
+                  "follow_up": _l("Needs follow-up"), "done": _l("Done"),
+                  "refunded": _l("Refunded")}   # a refund's purchase activity, never chosen
 LOGGABLE = ("call", "visit", "meeting", "email", "wechat", "sms", "note")
 
 

@@ -16,6 +16,7 @@ ACTION_LABELS = {
     "customer.unshare": _l("sharing ended"), "customer.reassign": _l("reassigned"),
     "import": _l("imported"), "export": _l("exported"), "customer.export": _l("exported"),
     "task.bulk_create": _l("follow-up tasks created in bulk"),
+    "purchase.refund": _l("purchase refunded"),
 }
 
 ENTITY_LABELS = {
@@ -35,7 +36,8 @@ FIELD_LABELS = {
     "title": _l("Title"), "mobile": _l("Mobile"), "wechat": _l("WeChat ID"),
     "is_primary": _l("Primary contact"), "role": _l("Role"), "is_active": _l("Active"),
     "department": _l("Department"), "password": _l("Password"), "username": _l("Username"),
-    "reason": _l("Reason"),
+    "reason": _l("Reason"), "purchase": _l("Purchase"), "amount": _l("Amount"),
+    "status": _l("Status"),
 }
 
 # Values of a few fields, stored as codes.
@@ -44,6 +46,7 @@ REASON_LABELS = {
     "password": _l("the password was changed"), "unknown": _l("an old session"),
 }
 BOOLEAN_LABELS = {"True": _l("yes"), "False": _l("no")}
+STATUS_LABELS = {"completed": _l("Completed"), "refunded": _l("Refunded")}   # purchases
 
 
 def display_value(field: str, value: str):
@@ -53,6 +56,8 @@ def display_value(field: str, value: str):
         return ROLE_LABELS.get(value, value)
     if field == "reason":
         return REASON_LABELS.get(value, value)
+    if field == "status":
+        return STATUS_LABELS.get(value, value)
     if value in BOOLEAN_LABELS:
         return BOOLEAN_LABELS[value]
     return value

@@ -24,6 +24,12 @@ class PurchaseForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Length(max=300)])
 
 
+class RefundForm(FlaskForm):
+    reason = StringField(_l("Reason for the refund"),
+                         validators=[DataRequired(message=_l("Say why the purchase is refunded.")),
+                                     Length(max=300)])
+
+
 def _whole_fen(form, field):
     """A finite amount in whole fen: 19.99 is 1999 fen exactly; 19.999, NaN and Infinity are
     not prices.  WTForms' own message, translated by WTForms' catalogue (not ours)."""

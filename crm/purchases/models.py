@@ -35,6 +35,9 @@ class Purchase(BaseModel):
     note = CharField(max_length=300, default="")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=utcnow)
+    refunded_at = DateTimeField(null=True)
+    refunded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    refund_reason = CharField(max_length=300, default="")
 
     class Meta:
         table_name = "purchase"

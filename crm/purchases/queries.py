@@ -31,6 +31,12 @@ def for_customer(customer, limit: int = 10) -> CustomerPurchases:
     return CustomerPurchases(rows, count, total)
 
 
+def lines_of(purchase) -> list:
+    return list(PurchaseLine.select(PurchaseLine, Product.name, Product.sku)
+                .join(Product, attr="product_row")
+                .where(PurchaseLine.purchase == purchase.id).order_by(PurchaseLine.id))
+
+
 def fill_product_choices(form) -> None:
     choices = [("", "—")] + [(str(p.id), f"{p.name} · ¥{p.price_fen / 100:,.2f}")
                              for p in Product.select(Product.id, Product.name, Product.price_fen)

@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 
 from crm import access
 from crm.purchases import queries, services
-from crm.purchases.forms import ProductForm, PurchaseForm
-from crm.purchases.models import Product
+from crm.purchases.forms import ProductForm, PurchaseForm, RefundForm
+from crm.purchases.models import Product, Purchase
 from crm.web.htmx import render, see_other
 
 bp = Blueprint("purchases", __name__)
@@ -51,6 +51,37 @@ def customer_purchases(customer_id: int):
                                  + "#purchases")
     return render("purchases/record.html", {"*": "purchases/_form.html"}, form=form,
                   customer=customer, status=422)
+
+
+@bp.route("/purchases/<int:purchase_id>/refund", methods=["GET", "POST"])
+def refund(purchase_id: int):
+    """Refund a whole purchase: a page that shows it and asks why, then the refund."""
+    purchase = Purchase.get_or_none(Purchase.id == purchase_id)
+    if purchase is None:
+        abort(404)
+    customer = access.get_customer_or_404(current_user, purchase.customer_id)
+    access.require(current_user, "purchase.refund", customer)
+    purchase.line_rows = queries.lines_of(purchase)
+    form = RefundForm()
+    status = 200
+    if purchase.status != "completed":
+        form.form_errors.append(_("This purchase has already been refunded."))
+        status = 409
+    elif form.validate_on_submit():
+        try:
+            services.refund_purchase(purchase, current_user, form.reason.data)
+        except services.AlreadyRefunded:
+            form.form_errors.append(_("This purchase has already been refunded."))
+            status = 409
+        else:
+            flash(_("Purchase of %(amount)s refunded.", amount=_money(purchase.total_fen)),
+                  "success")
+            return see_other(url_for("customers.detail", customer_id=customer.id)
+                             + "#purchases")
+    elif request.method == "POST":
+        status = 422
+    return render("purchases/refund.html", {"*": "purchases/_refund_form.html"}, form=form,
+                  purchase=purchase, customer=customer, status=status)
 
 
 def _money(fen):

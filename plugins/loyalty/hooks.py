@@ -182,7 +182,7 @@ def crm_handle_event(event):
     if event.name == "purchase.recorded" and payload.get("purchase_id"):
         services.earn_for_purchase(int(payload["purchase_id"]), event_uid=event.uid)
     elif event.name == "purchase.refunded" and payload.get("purchase_id"):
-        # not emitted by the core yet (see docs/loyalty.md): ready for when it is
+        # the core's refund (crm/purchases/services.py) sends the whole total
         amount = payload.get("amount_fen") or payload.get("refund_fen")
         if amount:
             ref = payload.get("refund_id") or event.uid

@@ -127,6 +127,30 @@ def test_a_refund_event_takes_points_back_once(shop, seed, app):
     assert shop.reconcile() == []
 
 
+def test_the_cores_refund_takes_every_point_back(shop, seed, client_for, app):
+    """The core's refund (the button on the customer page) emits ``purchase.refunded`` with the
+    purchase's total: all its points go, and a second delivery changes nothing."""
+    shop.program(pending_days=0)
+    member = shop.member("整单退货", owner="sales")
+    purchase = shop.purchase(member, 50_000, when=utcnow() - dt.timedelta(hours=1))
+    dispatch(app, now=later())
+    assert points_of(seed, member.id) == 500
+    clerk = client_for("clerk")
+    page = clerk.get(f"/purchases/{purchase.id}/refund")
+    assert page.status_code == 200
+    from tests.conftest import csrf_token
+    done = clerk.post(f"/purchases/{purchase.id}/refund",
+                      data={"csrf_token": csrf_token(page.data), "reason": "整单退货"})
+    assert done.status_code == 303
+    dispatch(app, now=later())
+    assert points_of(seed, member.id) == 0
+    event = seed.run(lambda: OutboxEvent.get(OutboxEvent.name == "purchase.refunded"))
+    seed.run(lambda: hooks.crm_handle_event(Event(event.uid, event.name,
+                                                  json.loads(event.payload))))
+    assert points_of(seed, member.id) == 0
+    assert shop.reconcile() == []
+
+
 def test_other_plugins_add_rule_types_and_awards(shop, seed, client_for, app):
     member = shop.member("分享", owner="sales")
     seed.activity(member.customer_id, "sales", kind="wechat", summary="shared")
