@@ -11,7 +11,7 @@ VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_screenshots_of_the_main_pages(browser, live_server, demo, viewport):
+def test_screenshots_of_the_main_pages(browser, live_server, demo, instance, viewport):
     phone = viewport == "phone"
     context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[viewport],
                                   is_mobile=phone, has_touch=phone, locale="zh-CN",
@@ -39,6 +39,10 @@ def test_screenshots_of_the_main_pages(browser, live_server, demo, viewport):
         page.goto(f"/customers/{demo.customer_id}")
         expect(page.locator("#timeline-items")).to_be_visible()
         shot("customer")
+        purchase_id = instance.query("SELECT MAX(id) FROM purchase WHERE status = 'completed'")[0][0]
+        page.goto(f"/purchases/{purchase_id}/refund")
+        expect(page.locator("#refund-form")).to_be_visible()
+        shot("refund")
         page.goto("/customers/new")
         expect(page.locator("#customer-form")).to_be_visible()
         shot("customer-new")
@@ -57,6 +61,6 @@ def test_screenshots_of_the_main_pages(browser, live_server, demo, viewport):
         problems.check()
     finally:
         context.close()
-    for name in ("login", "dashboard", "customers", "customer", "customer-new", "followups",
+    for name in ("login", "dashboard", "customers", "customer", "refund", "customer-new", "followups",
                  "community-group", "insights"):
         assert (SCREENSHOTS / f"{name}-{viewport}.png").stat().st_size > 1000
