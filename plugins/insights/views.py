@@ -78,6 +78,17 @@ def _forget(kpi_key: str) -> None:
         cache.pop(key, None)
 
 
+def _cache_key(kpi, user, p, rules, by) -> tuple:
+    return (kpi.key, user.id, user.role, p.start, p.end, by, tuple(sorted(rules.items())))
+
+
+def _known(key: tuple) -> bool:
+    """Whether ``_remember`` holds a live figure for ``key`` in this process."""
+    import time
+    hit = (current_app.extensions.get("insights.cache") or {}).get(key)
+    return hit is not None and hit[0] > time.monotonic()
+
+
 def _cached(kpi, user, p, rules, by="owner", present=None):
     """``kpis.compute`` per KPI, user, period and breakdown, kept a few minutes; a settled
     period's figure (closed, and past the lead conversion's window) is kept for
@@ -86,15 +97,44 @@ def _cached(kpi, user, p, rules, by="owner", present=None):
     if int(current_app.config.get("INSIGHTS_CACHE_SECONDS", 300) or 0) > 0 and \
             kpis.settled(kpi, p, rules):
         seconds = int(current_app.config.get("INSIGHTS_CLOSED_CACHE_SECONDS", 6 * 3600) or 0)
-    return _remember((kpi.key, user.id, user.role, p.start, p.end, by,
-                      tuple(sorted(rules.items()))),
+    return _remember(_cache_key(kpi, user, p, rules, by),
                      lambda: kpis.compute(kpi, user, p, rules, by, present), seconds)
 
 
+def _row(kpi, user, current, before, rules, by, present, goals, compare, keys) -> dict:
+    """One KPI's card: its figure over ``current`` (and ``before``), target and breakdown;
+    the breakdown's group ids are added to ``keys`` (their names are read once per page)."""
+    result = _cached(kpi, user, current, rules, by, present)
+    previous = _cached(kpi, user, before, rules, by, present) if compare else None
+    keys.setdefault(result.by, set()).update(result.groups)
+    goal = goals.get(kpi.key)
+    shown = kpis.display_value(kpi, result.value)
+    return {
+        "kpi": kpi, "result": result, "value": shown, "by": result.by,
+        "previous": kpis.display_value(kpi, previous.value) if previous else None,
+        "change": kpis.change(kpi, result.value, previous.value) if previous else None,
+        "target": goal,
+        "progress": kpis.progress(kpi, shown, goal.value) if goal else None,
+        "groups": sorted(((group, kpis.display_value(kpi, v[0]), v[1], v[2])
+                          for group, v in result.groups.items()),
+                         key=lambda r: (r[3] == 0, -(r[1] or 0)))}
+
+
+def _funnel_key(user, current, rules) -> tuple:
+    return ("funnel", user.id, user.role, current.start, current.end,
+            tuple(sorted(rules.items())))
+
+
 def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
-          by: str = "owner", with_funnel: bool = False) -> dict:
+          by: str = "owner", with_funnel: bool = False, lazy: bool = False) -> dict:
     """Every available KPI for ``user`` over the period ``key`` (and the previous one),
-    broken down ``by`` owner, department or segment (the acquisition cost by channel)."""
+    broken down ``by`` owner, department or segment (the acquisition cost by channel).
+
+    ``lazy``: a KPI (or the funnel) whose figures this process does not hold yet is left
+    ``pending``: the page then loads its card by a request of its own (``/insights/kpi``), so
+    that it shows at once and fills in, the cards computed side by side by the server's
+    threads, instead of answering after the sum of every aggregate (seconds at 100,000
+    customers: docs/insights.md)."""
     now = now or utcnow()
     rules = segments.settings()
     current = kpis.period(key, _tz(), now)
@@ -103,26 +143,20 @@ def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
     present = kpis.tables()
     rows, keys = [], {}
     for kpi in kpis.available(present, user):
-        result = _cached(kpi, user, current, rules, by, present)
-        previous = _cached(kpi, user, before, rules, by, present) if compare else None
-        keys.setdefault(result.by, set()).update(result.groups)
-        goal = goals.get(kpi.key)
-        shown = kpis.display_value(kpi, result.value)
-        rows.append({
-            "kpi": kpi, "result": result, "value": shown, "by": result.by,
-            "previous": kpis.display_value(kpi, previous.value) if previous else None,
-            "change": kpis.change(kpi, result.value, previous.value) if previous else None,
-            "target": goal,
-            "progress": kpis.progress(kpi, shown, goal.value) if goal else None,
-            "groups": sorted(((group, kpis.display_value(kpi, v[0]), v[1], v[2])
-                              for group, v in result.groups.items()),
-                             key=lambda r: (r[3] == 0, -(r[1] or 0)))})
-    funnel = None
+        if lazy and not (_known(_cache_key(kpi, user, current, rules, by)) and (
+                not compare or _known(_cache_key(kpi, user, before, rules, by)))):
+            rows.append({"kpi": kpi, "pending": True})
+            continue
+        rows.append(_row(kpi, user, current, before, rules, by, present, goals, compare, keys))
+    funnel, funnel_pending = None, False
     if with_funnel:
-        funnel = _remember(("funnel", user.id, user.role, current.start, current.end,
-                            tuple(sorted(rules.items()))),
-                           lambda: kpis.funnel(user, current, rules, present))
+        if lazy and not _known(_funnel_key(user, current, rules)):
+            funnel_pending = True
+        else:
+            funnel = _remember(_funnel_key(user, current, rules),
+                               lambda: kpis.funnel(user, current, rules, present))
     return {"rows": rows, "period": current, "before": before, "by": by, "funnel": funnel,
+            "funnel_pending": funnel_pending,
             "names": {b: kpis.group_names(b, k) for b, k in keys.items()},
             "days": rules["lead_conversion_days"]}
 
@@ -141,12 +175,50 @@ def kpi_card(user) -> str:
 
 @bp.route("")
 def index():
+    """The KPI page.  Through htmx (a link of the menu, the period switch, going back) the
+    cards not computed yet are loaded one by one after the page (``board(lazy=True)``);
+    a plain request (no JavaScript, or a reload) gets every figure in the page itself."""
     access.require(current_user, "insights.view")
     key, by = _period_key(), _by_key()
     return render("insights/index.html", {"kpis": "insights/_kpis.html"},
-                  data=board(current_user, key, by=by, with_funnel=True), key=key, by=by,
-                  periods=kpis.PERIODS, breakdowns=kpis.BREAKDOWNS,
+                  data=board(current_user, key, by=by, with_funnel=True,
+                             lazy=bool(getattr(request, "htmx", None))),
+                  key=key, by=by, periods=kpis.PERIODS, breakdowns=kpis.BREAKDOWNS,
                   may_spend=_may_spend(), **_labels())
+
+
+@bp.route("/kpi")
+def kpi_card_page():
+    """One KPI's card (``?kpi=churn&period=month&by=owner``): what a pending card of the KPI
+    page loads; without htmx, a page of its own."""
+    access.require(current_user, "insights.view")
+    key, by = _period_key(), _by_key()
+    present = kpis.tables()
+    found = next((k for k in kpis.available(present, current_user)
+                  if k.key == request.args.get("kpi")), None)
+    if found is None:
+        abort(404)
+    rules, now = segments.settings(), utcnow()
+    current = kpis.period(key, _tz(), now)
+    before = kpis.period(key, _tz(), now, previous=True)
+    keys: dict = {}
+    row = _row(found, current_user, current, before, rules, by, present, targets(), True, keys)
+    return render("insights/kpi.html", {"*": "insights/_kpi_card.html"}, row=row,
+                  names={b: kpis.group_names(b, k) for b, k in keys.items()}, key=key, by=by,
+                  may_spend=_may_spend(), **_labels())
+
+
+@bp.route("/funnel")
+def funnel_page():
+    """The lead funnel of a period (``?period=month``): what the KPI page loads after itself."""
+    access.require(current_user, "insights.view")
+    key = _period_key()
+    rules, now = segments.settings(), utcnow()
+    current = kpis.period(key, _tz(), now)
+    funnel = _remember(_funnel_key(current_user, current, rules),
+                       lambda: kpis.funnel(current_user, current, rules, kpis.tables()))
+    return render("insights/funnel.html", {"*": "insights/_funnel.html"}, funnel=funnel,
+                  days=rules["lead_conversion_days"], key=key, **_labels())
 
 
 # -- segments ---------------------------------------------------------------------------------

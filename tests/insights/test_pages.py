@@ -2,6 +2,8 @@
 the dashboard cards, the customer panel and the command."""
 from __future__ import annotations
 
+import re
+
 from plugins.insights import segments
 from plugins.insights.models import Setting, Target
 from tests.conftest import htmx
@@ -33,6 +35,56 @@ def test_kpi_page_full_and_partial(facts, client, login):
     assert "<html" not in body and "Last 12 months" in body
     assert "Vary" in part.headers and "HX-Request" in part.headers["Vary"]
     assert client.get("/insights?period=bogus").status_code == 200
+
+
+def test_kpi_page_through_htmx_loads_each_card_after_itself(facts, client, login, app):
+    """A link of the menu (htmx, boosted) gets the page at once with a placeholder per KPI that
+    loads its card (``/insights/kpi``); a figure this process already holds is in the page."""
+    small_world(facts)
+    login("admin")
+    app.config["INSIGHTS_CACHE_SECONDS"] = 300
+    app.extensions.pop("insights.cache", None)
+    page = client.get("/insights", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    text = page.get_data(as_text=True)
+    cards = re.findall(r'hx-get="(/insights/kpi\?[^"]+)" hx-trigger="load"', text)
+    assert page.status_code == 200 and len(cards) >= 8, text
+    assert 'aria-busy="true"' in text and "Computing" in text
+    assert 'hx-get="/insights/funnel?period=month"' in text
+    assert '<p class="big">' not in text                      # nothing computed yet
+    churn = next(url for url in cards if "kpi=churn_rate" in url).replace("&amp;", "&")
+    card = client.get(churn, headers=htmx("kpi-churn_rate"))
+    body = card.get_data(as_text=True)
+    assert card.status_code == 200 and body.lstrip().startswith(
+        '<section class="card" id="kpi-churn_rate"')
+    assert "Churn rate" in body and '<p class="big">' in body and "<html" not in body
+    funnel = client.get("/insights/funnel?period=month", headers=htmx("lead-funnel"))
+    assert funnel.get_data(as_text=True).lstrip().startswith('<section id="lead-funnel"')
+    # the churn card and the funnel are known now: the next visit has them in the page
+    again = client.get("/insights", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    text = again.get_data(as_text=True)
+    assert 'kpi=churn_rate' not in text and text.count('<p class="big">') == 1
+    assert 'hx-get="/insights/funnel' not in text and 'id="lead-funnel"' in text
+    # without htmx: every figure in the page, and a card is a page of its own
+    plain = client.get("/insights").get_data(as_text=True)
+    assert 'hx-get="/insights/kpi' not in plain and plain.count('<p class="big">') >= 8
+    alone = client.get(churn).get_data(as_text=True)
+    assert "<html" in alone and "Churn rate" in alone
+
+
+def test_kpi_card_route_refuses_what_the_page_would_not_show(facts, client, login):
+    small_world(facts)
+    login("admin")
+    assert client.get("/insights/kpi?kpi=nonsense").status_code == 404
+    assert client.get("/insights/kpi").status_code == 404
+    assert client.get("/insights/kpi?kpi=churn_rate&period=bogus&by=bogus").status_code == 200
+    client.post("/logout")
+    login("sales")
+    assert client.get("/insights/kpi?kpi=churn_rate").status_code == 200
+    assert client.get("/insights/kpi?kpi=cac").status_code == 404       # not offered to reps
+    client.post("/logout")
+    login("clerk")
+    assert client.get("/insights/kpi?kpi=churn_rate").status_code == 403
+    assert client.get("/insights/funnel").status_code == 403
 
 
 def test_roles(facts, client, login):
