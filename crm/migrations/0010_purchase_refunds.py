@@ -18,6 +18,8 @@ def up(migrator, db):
 
 
 def down(migrator, db):
+    # add_column indexed the foreign key; SQLite cannot drop a column an index still names
+    db.execute_sql('DROP INDEX IF EXISTS purchase_refunded_by_id')
     migrator.migrate(
         migrator.drop_column('purchase', 'refund_reason'),
         migrator.drop_column('purchase', 'refunded_by_id'),

@@ -48,3 +48,4 @@ def test_every_declared_index_exists(app, db):
             if columns not in present:
                 missing.append(f"{table}{columns}")
     assert missing == []
+
