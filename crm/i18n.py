@@ -32,6 +32,8 @@ def N_(message: str) -> str:
 
 
 def select_locale():
+    if not has_request_context():      # a job, a command, a service called from a test
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
     languages = current_app.config["LANGUAGES"]

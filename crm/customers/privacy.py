@@ -70,7 +70,7 @@ def personal_data(customer: Customer) -> dict:
                                 "next_followup_on"]) for a in activities],
         "tasks": [_row(t, ["id", "title", "notes", "due_on", "done_at", "created_at"])
                   for t in Task.select().where(Task.customer == customer.id).order_by(Task.id)],
-        "purchases": [dict(_row(p, ["id", "purchased_at", "total_fen", "status"]),
+        "purchases": [dict(_row(p, ["id", "purchased_at", "total_fen", "refunded_fen", "status"]),
                            lines=lines.get(p.id, [])) for p in purchases],
         "history": [_row(h, ["at", "action", "field", "old", "new"])
                     for h in AuditLog.select().where((AuditLog.entity == "customer")

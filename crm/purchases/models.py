@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from peewee import (AutoField, BigIntegerField, BooleanField, CharField, DateTimeField,
-                    ForeignKeyField, IntegerField)
+                    ForeignKeyField, IntegerField, TextField)
 
 from crm.accounts.models import User
 from crm.customers.models import Customer
@@ -35,9 +35,7 @@ class Purchase(BaseModel):
     note = CharField(max_length=300, default="")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=utcnow)
-    refunded_at = DateTimeField(null=True)
-    refunded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
-    refund_reason = CharField(max_length=300, default="")
+    refunded_fen = BigIntegerField(default=0)     # refunded so far; net = total - refunded
 
     class Meta:
         table_name = "purchase"
@@ -51,6 +49,26 @@ class PurchaseLine(BaseModel):
     quantity = IntegerField(default=1)
     unit_price_fen = BigIntegerField(default=0)
     amount_fen = BigIntegerField(default=0)
+    returned_quantity = IntegerField(default=0)    # refunded so far
 
     class Meta:
         table_name = "purchase_line"
+
+    @property
+    def returnable(self) -> int:
+        return self.quantity - self.returned_quantity
+
+
+class PurchaseRefund(BaseModel):
+    """One refund of a purchase: some quantity of some of its lines (``lines``: JSON list of
+    {"line_id", "product_id", "quantity", "amount_fen"}), with the reason."""
+    id = AutoField()
+    purchase = ForeignKeyField(Purchase, backref="refunds", on_delete="CASCADE", index=True)
+    amount_fen = BigIntegerField()
+    reason = CharField(max_length=300)
+    lines = TextField(default="[]")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "purchase_refund"

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import JOIN, fn
 
-from crm.purchases.models import Product, Purchase, PurchaseLine
+from crm.purchases.models import Product, Purchase, PurchaseLine, PurchaseRefund
 
 
 @dataclass
@@ -15,7 +16,8 @@ class CustomerPurchases:
 
 
 def for_customer(customer, limit: int = 10) -> CustomerPurchases:
-    count, total = (Purchase.select(fn.COUNT(Purchase.id), fn.COALESCE(fn.SUM(Purchase.total_fen), 0))
+    count, total = (Purchase.select(fn.COUNT(Purchase.id),
+                                    fn.COALESCE(fn.SUM(Purchase.total_fen - Purchase.refunded_fen), 0))
                     .where((Purchase.customer == customer.id) & (Purchase.status == "completed"))
                     .tuples().get())
     rows = list(Purchase.select().where(Purchase.customer == customer.id)
@@ -35,6 +37,22 @@ def lines_of(purchase) -> list:
     return list(PurchaseLine.select(PurchaseLine, Product.name, Product.sku)
                 .join(Product, attr="product_row")
                 .where(PurchaseLine.purchase == purchase.id).order_by(PurchaseLine.id))
+
+
+def refunds_of(purchase) -> list:
+    """The purchase's refunds, oldest first, each with ``.items``: [(product name, quantity)]."""
+    from crm.accounts.models import User
+    refunds = list(PurchaseRefund.select(PurchaseRefund, User.username, User.display_name)
+                   .join(User, on=(PurchaseRefund.user == User.id), attr="author",
+                         join_type=JOIN.LEFT_OUTER)
+                   .where(PurchaseRefund.purchase == purchase.id).order_by(PurchaseRefund.id))
+    ids = {item["product_id"] for r in refunds for item in json.loads(r.lines or "[]")}
+    names = dict(Product.select(Product.id, Product.name).where(Product.id.in_(list(ids)))
+                 .tuples()) if ids else {}
+    for r in refunds:
+        r.items = [(names.get(item["product_id"], "?"), item["quantity"])
+                   for item in json.loads(r.lines or "[]")]
+    return refunds
 
 
 def fill_product_choices(form) -> None:

@@ -1,14 +1,16 @@
 """Recording purchases: lines priced from the catalogue, the total in fen, an activity on the
-timeline and a ``purchase.recorded`` event, all in one transaction.  Refunding one: the whole
-purchase, once, with a reason, an activity, an audit entry and a ``purchase.refunded`` event."""
+timeline and a ``purchase.recorded`` event, all in one transaction.  Refunding some or all of
+its items, with a reason, an activity, an audit entry and a ``purchase.refunded`` event."""
 from __future__ import annotations
+
+import json
 
 from crm.audit import services as audit
 from crm.activities.services import log_activity
 from crm.db import database, utcnow
 from crm.events.services import emit
 from crm.i18n import _l, money
-from crm.purchases.models import Product, Purchase, PurchaseLine
+from crm.purchases.models import Product, Purchase, PurchaseLine, PurchaseRefund
 
 
 class PurchaseError(ValueError):
@@ -51,39 +53,81 @@ def record_purchase(customer, user, lines: list[tuple[int, int]], note: str = ""
 
 
 class AlreadyRefunded(PurchaseError):
-    pass
+    """Nothing of the purchase is left to refund, or what was asked is more than is left
+    (another refund came first)."""
 
 
-def refund_purchase(purchase: Purchase, user, reason: str, now=None) -> Purchase:
-    """Refund the whole purchase: its status becomes ``refunded`` (totals, KPIs, segments and
-    recommendations count completed purchases only), the timeline gets a purchase activity
-    saying so, the customer's history an entry, and ``purchase.refunded`` tells the plugins
-    (loyalty takes the points back) with ``amount_fen`` = the total and ``refund_id`` = the
-    purchase (one refund per purchase: a second delivery changes nothing).
+def refund_purchase(purchase: Purchase, user, reason: str, quantities: dict | None = None,
+                    now=None) -> PurchaseRefund:
+    """Refund some of a purchase: ``quantities`` maps a line id to the quantity returned now
+    (``None``: everything not returned yet).  Amounts come from the lines' unit prices, never
+    from the form.  In one transaction: each line's returned quantity and the purchase's
+    refunded amount go up by conditional UPDATEs (of two clerks refunding the same items at
+    once, the second gets ``AlreadyRefunded`` and nothing of theirs is written); the status
+    becomes ``refunded`` when every line is returned in full; a ``purchase_refund`` row keeps
+    what, why, who and when; the timeline gets a purchase activity (outcome *refunded*), the
+    customer's history an entry, and ``purchase.refunded`` tells the plugins (``amount_fen``
+    of this refund, ``refund_id``: loyalty takes the points back pro rata).
 
-    The status changes with a conditional UPDATE: of two clerks refunding the same purchase at
-    once, one succeeds and the other gets ``AlreadyRefunded``; nothing is refunded twice."""
+    The customer's totals, the KPIs, segments and recommendations count each completed
+    purchase at its net amount (``total_fen - refunded_fen``)."""
     reason = (reason or "").strip()[:300]
     if not reason:
         raise PurchaseError("no reason")
     now = now or utcnow()
     user_id = getattr(user, "id", None)
     with database.atomic():
-        changed = (Purchase.update(status="refunded", refunded_at=now, refunded_by=user_id,
-                                   refund_reason=reason)
-                   .where((Purchase.id == purchase.id) & (Purchase.status == "completed"))
+        lines = {line.id: line for line in PurchaseLine.select().where(
+            PurchaseLine.purchase == purchase.id)}
+        if quantities is None:
+            wanted = {lid: line.returnable for lid, line in lines.items() if line.returnable > 0}
+        else:
+            wanted = {int(lid): int(q) for lid, q in quantities.items() if q}
+        if not wanted:
+            raise AlreadyRefunded(purchase.id) if quantities is None else PurchaseError("nothing")
+        if any(lid not in lines or q < 0 for lid, q in wanted.items()):
+            raise PurchaseError("not a line of this purchase")
+        returned, amount = [], 0
+        for lid, quantity in sorted(wanted.items()):
+            line = lines[lid]
+            changed = (PurchaseLine.update(returned_quantity=PurchaseLine.returned_quantity
+                                           + quantity)
+                       .where((PurchaseLine.id == lid) & (PurchaseLine.returned_quantity
+                                                          + quantity <= PurchaseLine.quantity))
+                       .execute())
+            if not changed:
+                raise AlreadyRefunded(purchase.id)
+            line_amount = line.unit_price_fen * quantity
+            amount += line_amount
+            returned.append({"line_id": lid, "product_id": line.product_id,
+                             "quantity": quantity, "amount_fen": line_amount})
+        changed = (Purchase.update(refunded_fen=Purchase.refunded_fen + amount)
+                   .where((Purchase.id == purchase.id) & (Purchase.status == "completed")
+                          & (Purchase.refunded_fen + amount <= Purchase.total_fen))
                    .execute())
         if not changed:
             raise AlreadyRefunded(purchase.id)
-        purchase = Purchase.get_by_id(purchase.id)
+        left = (PurchaseLine.select().where((PurchaseLine.purchase == purchase.id) & (
+            PurchaseLine.returned_quantity < PurchaseLine.quantity)).exists())
+        if not left:
+            Purchase.update(status="refunded").where(Purchase.id == purchase.id).execute()
+        refund = PurchaseRefund.create(purchase=purchase.id, amount_fen=amount, reason=reason,
+                                       lines=json.dumps(returned), user=user_id, created_at=now)
+        names = dict(Product.select(Product.id, Product.name).where(
+            Product.id.in_([r["product_id"] for r in returned])).tuples())
+        items = "; ".join(f"{names.get(r['product_id'], '?')} × {r['quantity']}"
+                          for r in returned)
         customer = purchase.customer
         log_activity(customer, user, "purchase",
-                     str(_l("Refund of %(amount)s: %(reason)s", amount=money(purchase.total_fen),
-                            reason=reason)),
+                     str(_l("Refund of %(amount)s (%(items)s): %(reason)s",
+                            amount=money(amount), items=items, reason=reason)),
                      now, "refunded", purchase_id=purchase.id)
         audit.record("purchase.refund", user, "customer", customer.id,
-                     [("purchase", str(purchase.id), ""), ("status", "completed", "refunded"),
-                      ("amount", money(purchase.total_fen), ""), ("reason", "", reason)])
+                     [("purchase", str(purchase.id), ""), ("items", "", items),
+                      ("amount", "", money(amount)), ("reason", "", reason)]
+                     + ([("status", "completed", "refunded")] if not left else []))
         emit("purchase.refunded", purchase_id=purchase.id, customer_id=customer.id,
-             amount_fen=purchase.total_fen, refund_id=purchase.id, user_id=user_id)
-    return purchase
+             amount_fen=amount, refund_id=refund.id, user_id=user_id,
+             lines=[{"product_id": r["product_id"], "quantity": r["quantity"],
+                     "amount_fen": r["amount_fen"]} for r in returned])
+    return refund

@@ -55,33 +55,60 @@ def customer_purchases(customer_id: int):
 
 @bp.route("/purchases/<int:purchase_id>/refund", methods=["GET", "POST"])
 def refund(purchase_id: int):
-    """Refund a whole purchase: a page that shows it and asks why, then the refund."""
+    """Refund some or all of a purchase: its lines with the quantity to return (everything not
+    returned yet, by default), a reason, and the refunds made before."""
     purchase = Purchase.get_or_none(Purchase.id == purchase_id)
     if purchase is None:
         abort(404)
     customer = access.get_customer_or_404(current_user, purchase.customer_id)
     access.require(current_user, "purchase.refund", customer)
-    purchase.line_rows = queries.lines_of(purchase)
+    lines = queries.lines_of(purchase)
     form = RefundForm()
-    status = 200
-    if purchase.status != "completed":
+    status, chosen = 200, {line.id: line.returnable for line in lines}
+    if purchase.status != "completed" or not any(chosen.values()):
         form.form_errors.append(_("This purchase has already been refunded."))
         status = 409
-    elif form.validate_on_submit():
-        try:
-            services.refund_purchase(purchase, current_user, form.reason.data)
-        except services.AlreadyRefunded:
-            form.form_errors.append(_("This purchase has already been refunded."))
-            status = 409
-        else:
-            flash(_("Purchase of %(amount)s refunded.", amount=_money(purchase.total_fen)),
-                  "success")
-            return see_other(url_for("customers.detail", customer_id=customer.id)
-                             + "#purchases")
     elif request.method == "POST":
-        status = 422
+        chosen, errors = _returned_quantities(lines)
+        valid = form.validate_on_submit()
+        if not errors and not any(chosen.values()):
+            errors.append(_("Choose at least one item to refund."))
+        form.form_errors.extend(errors)
+        if valid and not errors:
+            try:
+                made = services.refund_purchase(purchase, current_user, form.reason.data,
+                                                {k: v for k, v in chosen.items() if v})
+            except services.AlreadyRefunded:
+                form.form_errors.append(_("These items have been refunded in the meantime: "
+                                          "check what is left and try again."))
+                status = 409
+                lines = queries.lines_of(purchase)
+                chosen = {line.id: line.returnable for line in lines}
+            else:
+                flash(_("Refund of %(amount)s recorded.", amount=_money(made.amount_fen)),
+                      "success")
+                return see_other(url_for("customers.detail", customer_id=customer.id)
+                                 + "#purchases")
+        else:
+            status = 422
+    purchase = Purchase.get_by_id(purchase.id)
     return render("purchases/refund.html", {"*": "purchases/_refund_form.html"}, form=form,
-                  purchase=purchase, customer=customer, status=status)
+                  purchase=purchase, lines=lines, chosen=chosen,
+                  refunds=queries.refunds_of(purchase), customer=customer, status=status)
+
+
+def _returned_quantities(lines) -> tuple[dict, list]:
+    """The quantity to return per line from the form (``return-<line id>``), and the errors."""
+    chosen, errors = {}, []
+    for line in lines:
+        raw = (request.form.get(f"return-{line.id}") or "0").strip()
+        if not raw.isdigit() or int(raw) > line.returnable:
+            errors.append(_("%(product)s: return a whole number from 0 to %(most)s.",
+                            product=line.product_row.name, most=line.returnable))
+            chosen[line.id] = 0
+        else:
+            chosen[line.id] = int(raw)
+    return chosen, errors
 
 
 def _money(fen):

@@ -156,7 +156,7 @@ def _churn(scope, p: Period, rules: dict):
 
 def _clv(scope, p: Period, rules: dict):
     spent = (Purchase.select(Purchase.customer.alias("cid"),
-                             fn.SUM(Purchase.total_fen).alias("fen"))
+                             fn.SUM(Purchase.total_fen - Purchase.refunded_fen).alias("fen"))
              .where((Purchase.status == "completed") & (Purchase.purchased_at < p.until))
              .group_by(Purchase.customer))
     spent = _narrow(spent, Purchase.customer, rules).alias("s")
@@ -172,7 +172,7 @@ def _clv_predicted(scope, p: Period, rules: dict):
     period's end ÷ customers with one of them) × PREDICTION_YEARS."""
     start = p.until - dt.timedelta(days=365)
     spent = (Purchase.select(Purchase.customer.alias("cid"),
-                             fn.SUM(Purchase.total_fen).alias("fen"))
+                             fn.SUM(Purchase.total_fen - Purchase.refunded_fen).alias("fen"))
              .where((Purchase.status == "completed") & (Purchase.purchased_at >= start)
                     & (Purchase.purchased_at < p.until))
              .group_by(Purchase.customer))
@@ -392,14 +392,14 @@ KPIS = (
     Kpi("clv", _l("Customer lifetime value"),
         _l("total of the completed purchases up to the period's end ÷ customers with at least "
            "one of them (historical average revenue per buying customer)"),
-        _l("purchases (total_fen, status completed) of the customers in your scope"),
+        _l("purchases (net of refunds, status completed) of the customers in your scope"),
         "money", "up", _clv),
     Kpi("clv_predicted", _l("Predicted lifetime value"),
         _l("completed purchases in the 12 months up to the period's end ÷ customers with at "
            "least one of them (the yearly value of a buying customer) × 3 years: a simple "
            "prediction that assumes the next three years look like the last one"),
-        _l("purchases (total_fen, status completed, purchased_at) of the customers in your "
-           "scope"),
+        _l("purchases (net of refunds, status completed, purchased_at) of the customers in "
+           "your scope"),
         "money", "up", _clv_predicted),
     Kpi("interaction_frequency", _l("Interaction frequency"),
         _l("activities in the period ÷ customers created before the period's end ÷ months "

@@ -169,7 +169,7 @@ SELECT p.customer_id, p.n, p.spend, p.first_at, p.last_at,
   NTILE(5) OVER (ORDER BY p.last_at, p.customer_id) AS r,
   NTILE(5) OVER (ORDER BY p.n, p.customer_id) AS f,
   NTILE(5) OVER (ORDER BY p.spend, p.customer_id) AS m
-FROM (SELECT customer_id, COUNT(*) AS n, SUM(total_fen) AS spend,
+FROM (SELECT customer_id, COUNT(*) AS n, SUM(total_fen - refunded_fen) AS spend,
              MIN(purchased_at) AS first_at, MAX(purchased_at) AS last_at
       FROM purchase WHERE status = 'completed' AND purchased_at <= :now
       GROUP BY customer_id) p

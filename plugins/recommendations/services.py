@@ -374,7 +374,8 @@ def open_complaint(customer_id: int):
 
 def purchase_summary(customer_id: int) -> tuple[int, int, dt.datetime | None]:
     """(completed purchases, lifetime spend in fen, last purchase time) of the customer."""
-    row = (Purchase.select(fn.COUNT(Purchase.id), fn.SUM(Purchase.total_fen),
+    row = (Purchase.select(fn.COUNT(Purchase.id),
+                           fn.SUM(Purchase.total_fen - Purchase.refunded_fen),
                            fn.MAX(Purchase.purchased_at))
            .where((Purchase.customer == customer_id) & (Purchase.status == "completed"))
            .tuples().first())

@@ -11,7 +11,7 @@ from crm.activities.models import Activity
 from crm.audit.models import AuditLog
 from crm.events.models import OutboxEvent
 from crm.purchases import services
-from crm.purchases.models import Purchase
+from crm.purchases.models import Product, Purchase, PurchaseLine, PurchaseRefund
 from tests.conftest import csrf_token, htmx
 from tests.core.test_purchases import catalogue, customer  # noqa: F401  (fixtures)
 
@@ -24,10 +24,21 @@ def bought(seed, catalogue, customer):  # noqa: F811
     return first, second
 
 
-def _form(client, purchase_id: int, reason: str = "商品有瑕疵"):
+def _form(client, purchase_id: int, reason: str = "商品有瑕疵", **returns):
+    """The refund page's form as the browser would send it: the quantities it proposes
+    (everything not returned yet) unless ``returns`` says otherwise (``{line id: quantity}``)."""
     page = client.get(f"/purchases/{purchase_id}/refund")
     assert page.status_code == 200
-    return {"csrf_token": csrf_token(page.data), "reason": reason}
+    text = page.get_data(as_text=True)
+    form = dict(re.findall(r'name="(return-\d+)" value="(\d+)"', text))
+    form.update({f"return-{k.split('_')[1]}": str(v) for k, v in returns.items()})
+    return dict(form, csrf_token=csrf_token(page.data), reason=reason)
+
+
+def _lines(seed, purchase_id: int) -> dict:
+    return seed.run(lambda: {line.product_row.name: line for line in PurchaseLine.select(
+        PurchaseLine, Product.name).join(Product, attr="product_row").where(
+        PurchaseLine.purchase == purchase_id)})
 
 
 def test_clerk_refunds_a_purchase(client, login, seed, customer, bought):  # noqa: F811
@@ -36,14 +47,18 @@ def test_clerk_refunds_a_purchase(client, login, seed, customer, bought):  # noq
     detail = client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert f'href="/purchases/{first.id}/refund"' in detail
     page = client.get(f"/purchases/{first.id}/refund").get_data(as_text=True)
-    assert "Green tea × 2" in page and "Tea cup × 1" in page and "CN¥44.98" in page
+    assert "Green tea" in page and "Tea cup" in page and "CN¥44.98" in page
     response = client.post(f"/purchases/{first.id}/refund", data=_form(client, first.id))
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/customers/{customer.id}#purchases")
 
     stored = seed.run(lambda: Purchase.get_by_id(first.id))
-    assert stored.status == "refunded" and stored.refund_reason == "商品有瑕疵"
-    assert stored.refunded_by_id == seed.user("clerk").id and stored.refunded_at is not None
+    assert (stored.status, stored.refunded_fen) == ("refunded", 4498)
+    refund = seed.run(lambda: PurchaseRefund.get(PurchaseRefund.purchase == first.id))
+    assert (refund.amount_fen, refund.reason, refund.user_id) == (
+        4498, "商品有瑕疵", seed.user("clerk").id)
+    assert sorted((r["quantity"], r["amount_fen"]) for r in json.loads(refund.lines)) == \
+        [(1, 500), (2, 3998)]
     assert seed.run(lambda: Purchase.get_by_id(second.id)).status == "completed"
     # the totals count the other purchase only; the refunded one is marked and has no link
     detail = client.get(f"/customers/{customer.id}").get_data(as_text=True)
@@ -54,6 +69,7 @@ def test_clerk_refunds_a_purchase(client, login, seed, customer, bought):  # noq
                                              & (Activity.outcome == "refunded")))
     assert (activity.kind, activity.purchase_id) == ("purchase", first.id)
     assert "CN¥44.98" in activity.summary and "商品有瑕疵" in activity.summary
+    assert "Green tea × 2" in activity.summary and "Tea cup × 1" in activity.summary
     assert "Refunded" in detail
     audit = seed.run(lambda: [(a.action, a.field, a.old, a.new) for a in AuditLog.select().where(
         (AuditLog.entity == "customer") & (AuditLog.entity_id == customer.id)
@@ -62,8 +78,57 @@ def test_clerk_refunds_a_purchase(client, login, seed, customer, bought):  # noq
     assert ("purchase.refund", "reason", "", "商品有瑕疵") in audit
     event = seed.run(lambda: OutboxEvent.get(OutboxEvent.name == "purchase.refunded"))
     payload = json.loads(event.payload)
-    assert payload == {"purchase_id": first.id, "customer_id": customer.id, "amount_fen": 4498,
-                       "refund_id": first.id, "user_id": seed.user("clerk").id}
+    assert {k: payload[k] for k in ("purchase_id", "customer_id", "amount_fen", "refund_id",
+                                    "user_id")} == {
+        "purchase_id": first.id, "customer_id": customer.id, "amount_fen": 4498,
+        "refund_id": refund.id, "user_id": seed.user("clerk").id}
+    assert sorted(item["quantity"] for item in payload["lines"]) == [1, 2]
+
+
+def test_some_items_then_the_rest(client, login, seed, customer, bought):  # noqa: F811
+    first, _second = bought
+    lines = _lines(seed, first.id)
+    tea, cup = lines["Green tea"], lines["Tea cup"]
+    login("manager")
+    form = _form(client, first.id, "少了一盒", **{f"line_{tea.id}": 1, f"line_{cup.id}": 0})
+    assert client.post(f"/purchases/{first.id}/refund", data=form).status_code == 303
+    stored = seed.run(lambda: Purchase.get_by_id(first.id))
+    assert (stored.status, stored.refunded_fen) == ("completed", 1999)
+    assert _lines(seed, first.id)["Green tea"].returned_quantity == 1
+    detail = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    # the net amounts: 44.98 - 19.99 + 19.99
+    assert re.search(r"2 purchases · total <strong>CN¥44.98</strong>", detail)
+    assert "(refunded CN¥19.99)" in detail and f'href="/purchases/{first.id}/refund"' in detail
+    # the page proposes what is left, and lists the refund made
+    page = client.get(f"/purchases/{first.id}/refund").get_data(as_text=True)
+    assert f'name="return-{tea.id}" value="1" min="0" max="1"' in page
+    assert f'name="return-{cup.id}" value="1" min="0" max="1"' in page
+    assert "少了一盒" in page and "Green tea × 1" in page
+    assert client.post(f"/purchases/{first.id}/refund",
+                       data=_form(client, first.id, "全部退")).status_code == 303
+    stored = seed.run(lambda: Purchase.get_by_id(first.id))
+    assert (stored.status, stored.refunded_fen) == ("refunded", 4498)
+    amounts = seed.run(lambda: [e.payload for e in OutboxEvent.select().where(
+        OutboxEvent.name == "purchase.refunded").order_by(OutboxEvent.id)])
+    assert [json.loads(p)["amount_fen"] for p in amounts] == [1999, 2499]
+
+
+def test_quantities_are_checked(client, login, seed, customer, bought):  # noqa: F811
+    first, _second = bought
+    lines = _lines(seed, first.id)
+    tea, cup = lines["Green tea"], lines["Tea cup"]
+    login("clerk")
+    for values, message in (({tea.id: 3, cup.id: 0}, "Green tea: return a whole number"),
+                            ({tea.id: -1, cup.id: 0}, "Green tea: return a whole number"),
+                            ({tea.id: "x", cup.id: 1}, "Green tea: return a whole number"),
+                            ({tea.id: 0, cup.id: 0}, "Choose at least one item")):
+        form = _form(client, first.id, **{f"line_{k}": v for k, v in values.items()})
+        response = client.post(f"/purchases/{first.id}/refund", data=form)
+        assert response.status_code == 422, values
+        assert message in response.get_data(as_text=True), values
+    stored = seed.run(lambda: Purchase.get_by_id(first.id))
+    assert (stored.status, stored.refunded_fen) == ("completed", 0)
+    assert seed.run(lambda: PurchaseRefund.select().count()) == 0
 
 
 def test_a_purchase_is_refunded_once(client, login, seed, customer, bought):  # noqa: F811
@@ -78,11 +143,25 @@ def test_a_purchase_is_refunded_once(client, login, seed, customer, bought):  # 
     assert page.status_code == 409 and 'name="reason"' not in page.get_data(as_text=True)
     assert seed.run(lambda: OutboxEvent.select().where(
         OutboxEvent.name == "purchase.refunded").count()) == 1
-    # the service itself: a stale object (both clerks loaded it "completed") is refused too
-    stale = seed.run(lambda: Purchase.get_by_id(first.id))
-    stale.status = "completed"
-    with pytest.raises(services.AlreadyRefunded):
-        seed.run(services.refund_purchase, stale, seed.user("admin"), "again")
+
+
+def test_two_refunds_of_the_same_items_at_once(client, login, seed, customer, bought):  # noqa: F811,E501
+    """Both clerks loaded the page proposing the two teas; the first refund takes them, the
+    second (its form still says two) is refused and writes nothing."""
+    first, _second = bought
+    tea = _lines(seed, first.id)["Green tea"]
+    login("clerk")
+    stale = _form(client, first.id, "第二位", **{f"line_{tea.id}": 2})
+    seed.run(services.refund_purchase, seed.run(lambda: Purchase.get_by_id(first.id)),
+             seed.user("manager"), "第一位", {tea.id: 2})
+    response = client.post(f"/purchases/{first.id}/refund", data=stale)
+    assert response.status_code == 422                     # 2 > what is left (0)
+    assert "Green tea: return a whole number from 0 to 0" in response.get_data(as_text=True)
+    with pytest.raises(services.AlreadyRefunded):        # the service itself, racing
+        seed.run(services.refund_purchase, seed.run(lambda: Purchase.get_by_id(first.id)),
+                 seed.user("admin"), "again", {tea.id: 1})
+    assert seed.run(lambda: Purchase.get_by_id(first.id)).refunded_fen == 3998
+    assert seed.run(lambda: PurchaseRefund.select().count()) == 1
 
 
 def test_a_reason_is_required(client, login, seed, customer, bought):  # noqa: F811

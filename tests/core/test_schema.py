@@ -22,10 +22,11 @@ def _models(app) -> list:
     import crm.models
     from crm.customers import models as customers
     from crm.imports import models as imports
+    from crm.purchases import models as purchases
     from crm.notifications.models import Notification
     from crm.tasks.models import Task
     found = list(crm.models.CORE_MODELS) + [Task, Notification]
-    for module in (customers, imports):
+    for module in (customers, imports, purchases):
         found += [v for v in vars(module).values() if isinstance(v, type)
                   and issubclass(v, Model) and v.__module__ == module.__name__]
     for _plugin, models in app.extensions["crm.plugins"].call_all("crm_register_models"):

@@ -37,8 +37,10 @@ def test_refund_a_purchase_from_the_customer_page(page, js, instance):
     expect(page.locator(".flash.success")).to_be_visible()
     expect(page.locator("#purchases tr.muted").first).to_be_visible()   # the refunded row
     expect(page.locator(f"#purchases a[href='/purchases/{purchase_id}/refund']")).to_have_count(0)
-    status, stored_reason = instance.query(
-        "SELECT status, refund_reason FROM purchase WHERE id = ?", (purchase_id,))[0]
-    assert (status, stored_reason) == ("refunded", reason)
+    status, refunded, total = instance.query(
+        "SELECT status, refunded_fen, total_fen FROM purchase WHERE id = ?", (purchase_id,))[0]
+    assert (status, refunded) == ("refunded", total)
+    assert instance.query("SELECT reason FROM purchase_refund WHERE purchase_id = ?",
+                          (purchase_id,)) == [(reason,)]
     assert instance.query("SELECT COUNT(*) FROM outbox_event WHERE name = 'purchase.refunded' "
                           "AND payload LIKE ?", (f'%"purchase_id": {purchase_id},%',))[0][0] == 1
