@@ -45,7 +45,8 @@ def ids(seed):
     task = seed.run(create_task, "CSRF 任务", admin, customer=customer.id)
     seed.run(notify, [admin], "hello", url="/followups")
     note = seed.run(lambda: Notification.get(Notification.user == admin.id))
-    return {"customer_id": customer.id, "contact_id": seed.run(lambda: customer.contacts.get().id),
+    purchase = seed.purchase(customer.id, [(product.id, 1)])
+    return {"purchase_id": purchase.id, "customer_id": customer.id, "contact_id": seed.run(lambda: customer.contacts.get().id),
             "activity_id": activity.id, "product_id": product.id,
             "user_id": sales.id, "share_id": share.id, "import_id": job.id,
             "task_id": task.id, "notification_id": note.id}

@@ -29,7 +29,7 @@ def world(seed):
     seed.calls(customer.id, "sales", [dt.datetime(2025, 1, 1) + dt.timedelta(days=i)
                                       for i in range(25)])
     product = seed.product("TEA-1", "Green tea", 1999)
-    seed.purchase(customer.id, [(product.id, 2)])
+    purchase = seed.purchase(customer.id, [(product.id, 2)])
     contact_id = seed.run(lambda: customer.contacts.get().id)
     twin = seed.customer("杭州华信科技有限公司", owner="sales", email="hx@example.com")
     merged = seed.customer("华信科技（杭州）有限公司", owner="sales")
@@ -45,7 +45,7 @@ def world(seed):
     seed.run(notify, [seed.user("admin")], "A note for the admin", url="/followups")
     return {"customer": customer.id, "contact": contact_id, "product": product.id,
             "user": seed.user("sales").id, "twin": twin.id, "merge": record.id,
-            "import": job.id, "task": task.id}
+            "import": job.id, "task": task.id, "purchase": purchase.id}
 
 
 # rule -> (url from the world, HX-Target, a marker the partial must contain[, one the page must])
@@ -97,6 +97,8 @@ ROUTES = {
     "/tasks/<int:task_id>/edit": (lambda w: f"/tasks/{w['task']}/edit", "main", "回访华信"),
     "/notifications": (lambda w: "/notifications", "notifications", "A note for the admin",
                        "Mark all as read"),
+    "/purchases/<int:purchase_id>/refund": (
+        lambda w: f"/purchases/{w['purchase']}/refund", "refund", 'id="refund-form"'),
     "/customers/<int:customer_id>/purchases": (
         lambda w: f"/customers/{w['customer']}/purchases", "main", "Green tea"),
     "/products": (lambda w: "/products", "main", "TEA-1"),
