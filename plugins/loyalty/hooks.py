@@ -182,7 +182,7 @@ def crm_handle_event(event):
     if event.name == "purchase.recorded" and payload.get("purchase_id"):
         services.earn_for_purchase(int(payload["purchase_id"]), event_uid=event.uid)
     elif event.name == "purchase.refunded" and payload.get("purchase_id"):
-        # the core's refund (crm/purchases/services.py) sends the whole total
+        # the core's refunds (crm/purchases/services.py): each sends its own amount and id
         amount = payload.get("amount_fen") or payload.get("refund_fen")
         if amount:
             ref = payload.get("refund_id") or event.uid

@@ -138,6 +138,11 @@ def test_the_cores_refund_takes_every_point_back(shop, seed, client_for, app):
     dispatch(app, now=later())
     assert points_of(seed, member.id) == 500
     clerk = client_for("clerk")
+    # at the counter, the member's screen and the points-only Return step lead to the refund
+    screen = clerk.get(f"/loyalty/counter/{member.customer_id}").get_data(as_text=True)
+    assert f'href="/customers/{member.customer_id}/purchases"' in screen
+    listing = clerk.get(f"/customers/{member.customer_id}/purchases").get_data(as_text=True)
+    assert f'href="/purchases/{purchase.id}/refund"' in listing
     page = clerk.get(f"/purchases/{purchase.id}/refund")
     assert page.status_code == 200
     proposed = dict(re.findall(r'name="(return-\d+)" value="(\d+)"', page.get_data(as_text=True)))
