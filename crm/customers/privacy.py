@@ -21,14 +21,14 @@ from crm.customers import services
 from crm.customers.models import Contact, Customer, CustomerTag, Tag
 from crm.db import database, utcnow
 from crm.events.services import emit
-from crm.purchases.models import Product, Purchase, PurchaseLine
+from crm.purchases.models import Product, Purchase, PurchaseLine, PurchaseRefund
 from crm.tasks.models import Task
 
 PERSONAL_CUSTOMER = ("phone", "email", "address", "notes")
 PERSONAL_CONTACT = ("name", "title", "mobile", "phone", "email", "wechat")
 PERSONAL_AUDIT_FIELDS = ("name", "phone", "email", "address", "notes", "mobile", "wechat",
                          "title", "summary", "contact.phone", "contact.mobile", "contact.email",
-                         "contact.wechat")
+                         "contact.wechat", "reason")     # reason: of a refund (free text)
 
 
 def _plain(value):
@@ -55,6 +55,12 @@ def personal_data(customer: Customer) -> dict:
             "sku": line.product_row.sku, "product": line.product_row.name,
             "quantity": line.quantity, "unit_price_fen": line.unit_price_fen,
             "amount_fen": line.amount_fen})
+    refunds: dict = {}
+    for refund in (PurchaseRefund.select().where(
+            PurchaseRefund.purchase.in_([p.id for p in purchases] or [0]))
+            .order_by(PurchaseRefund.id)):
+        refunds.setdefault(refund.purchase_id, []).append(
+            _row(refund, ["created_at", "amount_fen", "reason"]))
     customer_fields = [f for f in Customer._meta.sorted_field_names
                        if f not in ("search_text", "owner", "department", "created_by",
                                     "deleted_by")]
@@ -71,7 +77,8 @@ def personal_data(customer: Customer) -> dict:
         "tasks": [_row(t, ["id", "title", "notes", "due_on", "done_at", "created_at"])
                   for t in Task.select().where(Task.customer == customer.id).order_by(Task.id)],
         "purchases": [dict(_row(p, ["id", "purchased_at", "total_fen", "refunded_fen", "status"]),
-                           lines=lines.get(p.id, [])) for p in purchases],
+                           lines=lines.get(p.id, []), refunds=refunds.get(p.id, []))
+                      for p in purchases],
         "history": [_row(h, ["at", "action", "field", "old", "new"])
                     for h in AuditLog.select().where((AuditLog.entity == "customer")
                                                      & (AuditLog.entity_id == customer.id))
@@ -91,6 +98,8 @@ def anonymise(customer: Customer, user) -> None:
                        consent_wechat=False).where(Contact.customer == customer.id).execute()
         Activity.update(summary="—").where(Activity.customer == customer.id).execute()
         Purchase.update(note="").where(Purchase.customer == customer.id).execute()
+        PurchaseRefund.update(reason="—").where(PurchaseRefund.purchase.in_(
+            Purchase.select(Purchase.id).where(Purchase.customer == customer.id))).execute()
         Task.update(title=label, notes="").where(Task.customer == customer.id).execute()
         CustomerTag.delete().where(CustomerTag.customer == customer.id).execute()
         contact_ids = [c.id for c in Contact.select(Contact.id)

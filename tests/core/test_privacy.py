@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 
 from crm.activities.models import Activity
 from crm.audit.models import AuditLog
+from crm.customers import privacy
 from crm.customers.models import Contact, Customer
 from crm.purchases.models import Purchase
 from tests.conftest import htmx
@@ -61,7 +62,16 @@ def test_personal_data_export(client, login, seed):
 
 def test_anonymise_erases_the_person_and_keeps_the_figures(client, login, seed):
     customer = _customer(seed)
-    revenue = seed.run(lambda: sum(p.total_fen for p in Purchase.select()))
+    from crm.purchases import services as purchases
+    from crm.purchases.models import PurchaseLine, PurchaseRefund
+    purchase = seed.run(lambda: Purchase.get(Purchase.customer == customer.id))
+    line = seed.run(lambda: PurchaseLine.get(PurchaseLine.purchase == purchase.id))
+    seed.run(purchases.refund_purchase, purchase, seed.user("sales"), "张先生说文三路太远",
+             {line.id: 1})
+    exported = seed.run(lambda: privacy.personal_data(seed.get_customer(customer.id)))
+    assert exported["purchases"][0]["refunds"][0]["reason"] == "张先生说文三路太远"
+    assert exported["purchases"][0]["refunded_fen"] == 1999
+    revenue = seed.run(lambda: sum(p.total_fen - p.refunded_fen for p in Purchase.select()))
     login("admin")
     response = client.post(f"/customers/{customer.id}/anonymise")
     assert response.status_code == 303
@@ -72,7 +82,12 @@ def test_anonymise_erases_the_person_and_keeps_the_figures(client, login, seed):
     contact = seed.run(lambda: Contact.get(Contact.customer == customer.id))
     assert (contact.name, contact.mobile) == ("—", "")
     assert seed.run(lambda: {a.summary for a in Activity.select()}) == {"—"}
-    assert seed.run(lambda: sum(p.total_fen for p in Purchase.select())) == revenue
+    assert seed.run(lambda: sum(p.total_fen - p.refunded_fen for p in Purchase.select())) == \
+        revenue
+    assert seed.run(lambda: [r.reason for r in PurchaseRefund.select()]) == ["—"]
+    assert seed.run(lambda: [r.amount_fen for r in PurchaseRefund.select()]) == [1999]
+    assert not seed.run(lambda: AuditLog.select().where(
+        AuditLog.new.contains("文三路") | AuditLog.old.contains("文三路")).count())
     history = seed.run(lambda: list(AuditLog.select().where(
         (AuditLog.entity_id == customer.id) & (AuditLog.field.in_(("phone", "name"))))))
     assert history and all(h.old in ("", "***") and h.new in ("", "***") for h in history)
