@@ -83,6 +83,10 @@ def _as_datetime(value):
 
 # -- the computation ---------------------------------------------------------------------------
 
+# A line counts as bought unless all of it was returned (crm/purchases: refunds).
+KEPT = PurchaseLine.returned_quantity < PurchaseLine.quantity
+
+
 def _pairs_query(as_of: dt.datetime):
     """The distinct (customer_id, product_id) of completed purchases before ``as_of`` by
     customers who are not in the trash."""
@@ -91,7 +95,7 @@ def _pairs_query(as_of: dt.datetime):
             .join(PurchaseLine, on=(PurchaseLine.purchase == Purchase.id))
             .join(Customer, on=(Customer.id == Purchase.customer))
             .where((Purchase.status == "completed") & (Purchase.purchased_at < as_of)
-                   & Customer.deleted_at.is_null())
+                   & KEPT & Customer.deleted_at.is_null())
             .distinct())
 
 
@@ -103,7 +107,7 @@ def customer_products(as_of: dt.datetime) -> list[tuple[int, int, dt.datetime, i
              .join(PurchaseLine, on=(PurchaseLine.purchase == Purchase.id))
              .join(Customer, on=(Customer.id == Purchase.customer))
              .where((Purchase.status == "completed") & (Purchase.purchased_at < as_of)
-                    & Customer.deleted_at.is_null())
+                    & KEPT & Customer.deleted_at.is_null())
              .group_by(Purchase.customer, PurchaseLine.product)
              .tuples())
     return [(c, p, _as_datetime(last), n) for c, p, last, n in query]
@@ -197,7 +201,7 @@ def popular_by_segment(as_of: dt.datetime, settings: Settings, active: set[int])
              .join(PurchaseLine, on=(PurchaseLine.purchase == Purchase.id))
              .join(Customer, on=(Customer.id == Purchase.customer))
              .where((Purchase.status == "completed") & (Purchase.purchased_at < as_of)
-                    & (Purchase.purchased_at >= since) & Customer.deleted_at.is_null())
+                    & (Purchase.purchased_at >= since) & KEPT & Customer.deleted_at.is_null())
              .group_by(Customer.kind, Customer.value_class, PurchaseLine.product)
              .tuples())
     counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -293,7 +297,7 @@ WHERE p.active = {p}
   AND NOT EXISTS (SELECT 1 FROM purchase pu JOIN purchase_line pl ON pl.purchase_id = pu.id
                    WHERE pu.customer_id = {p} AND pu.status = 'completed'
                      AND pu.purchased_at >= {p} AND pu.purchased_at < {p}
-                     AND pl.product_id = r.product_id)
+                     AND pl.product_id = r.product_id AND pl.returned_quantity < pl.quantity)
 ORDER BY r.src, r.score DESC, r.product_id
 LIMIT {p}
 """
@@ -446,7 +450,7 @@ def acceptance(customer_ids=None, limit: int = 5):
     bought = (Purchase.select(Purchase.id)
               .join(PurchaseLine, on=(PurchaseLine.purchase == Purchase.id))
               .where((Purchase.customer == Shown.customer)
-                     & (PurchaseLine.product == Shown.product)
+                     & (PurchaseLine.product == Shown.product) & KEPT
                      & (Purchase.status == "completed")
                      & (Purchase.purchased_at >= Shown.shown_at)
                      & (Purchase.purchased_at < Shown.window_ends_at)))

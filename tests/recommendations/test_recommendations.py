@@ -97,6 +97,32 @@ def test_buy_again(seed, shop, client, login):
     assert "You bought Tea before; 67% of its buyers buy it again." in text
 
 
+def test_a_line_returned_in_full_is_not_bought(seed, shop):
+    """Refunds (crm/purchases): a product whose whole line was returned does not count as
+    bought, though the rest of its basket does; one returned in part still counts."""
+    from crm.purchases import services as purchases
+    from crm.purchases.models import PurchaseLine
+    kept = seed.customer("Kept one", owner="sales")
+    returned = seed.customer("Returned all", owner="sales")
+    kept_purchase = shop.buy(kept, shop.cup, days=10, quantity=2)
+    purchase = shop.buy(returned, shop.cup, shop.snack, days=10, quantity=2)   # one basket
+    shop.buy(kept, shop.tea, days=5)
+
+    def refund(quantity, customer_purchase):
+        line = PurchaseLine.get((PurchaseLine.purchase == customer_purchase.id)
+                                & (PurchaseLine.product == shop.cup.id))
+        purchases.refund_purchase(customer_purchase, seed.user("admin"), "退货",
+                                  {line.id: quantity})
+    seed.run(refund, 2, purchase)
+    seed.run(refund, 1, kept_purchase)
+    bought = {(c, p) for c, p, _last, _n in seed.run(services.customer_products, AS_OF)}
+    assert (kept.id, shop.cup.id) in bought and (kept.id, shop.tea.id) in bought
+    assert (returned.id, shop.cup.id) not in bought        # its purchase is still completed
+    assert (returned.id, shop.snack.id) in bought
+    assert seed.run(lambda: PurchaseLine.get(PurchaseLine.purchase == purchase.id).purchase
+                    .status) == "completed"
+
+
 def test_min_support_drops_rare_pairs(seed, shop, world):
     seed.run(services.refresh, AS_OF, services.Settings(half_life_days=30, exclude_days=5,
                                                         min_support=2))
