@@ -156,7 +156,8 @@ def crm_handle_event(event):
     """Handle a domain event (``crm.contrib.Event``) after its transaction committed.
 
     Names: customer.created, customer.updated, customer.deleted, customer.restored,
-    activity.logged, purchase.recorded.  Delivery is at least once and retried on failure
+    activity.logged, purchase.recorded, purchase.refunded (docs/plugins.md has each payload).
+    Delivery is at least once and retried on failure
     for this plugin only: use ``event.uid`` as an idempotency key.  The handler's writes
     commit together with the record of its delivery, or roll back with its failure.
     """
