@@ -102,7 +102,7 @@ def _returned_quantities(lines) -> tuple[dict, list]:
     chosen, errors = {}, []
     for line in lines:
         raw = (request.form.get(f"return-{line.id}") or "0").strip()
-        if not raw.isdigit() or int(raw) > line.returnable:
+        if not raw.isdecimal() or int(raw) > line.returnable:   # "²" is a digit, not decimal
             errors.append(_("%(product)s: return a whole number from 0 to %(most)s.",
                             product=line.product_row.name, most=line.returnable))
             chosen[line.id] = 0

@@ -121,6 +121,7 @@ def test_quantities_are_checked(client, login, seed, customer, bought):  # noqa:
     for values, message in (({tea.id: 3, cup.id: 0}, "Green tea: return a whole number"),
                             ({tea.id: -1, cup.id: 0}, "Green tea: return a whole number"),
                             ({tea.id: "x", cup.id: 1}, "Green tea: return a whole number"),
+                            ({tea.id: "²", cup.id: 1}, "Green tea: return a whole number"),
                             ({tea.id: 0, cup.id: 0}, "Choose at least one item")):
         form = _form(client, first.id, **{f"line_{k}": v for k, v in values.items()})
         response = client.post(f"/purchases/{first.id}/refund", data=form)
