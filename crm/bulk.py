@@ -98,11 +98,12 @@ def write_transaction():
 
 @contextlib.contextmanager
 def session():
-    """Around a run of bulk batches (this module's calls, an import): on SQLite, checkpoint the WAL every 20,000 pages (80 MB) instead of every 1,000: the
-      search index's pages are touched all over by every batch, and copying them back after
-    each commit cost more than writing them (at 100,000 customers, 26 s instead of 19 s for
-    the tokens alone).  Restored, and the WAL checkpointed, at the end.  A setting of this
-    connection only.    """
+    """Around a run of bulk batches (this module's calls, an import): on SQLite, checkpoint
+    the WAL every 20,000 pages (80 MB) instead of every 1,000: every batch touches index pages
+    all over the customer and audit tables (and, before the FTS5 search index, the token
+    B-tree: at 100,000 customers 26 s instead of 19 s for the tokens alone), and copying them
+    back after each commit cost more than writing them.  Restored, and the WAL checkpointed,
+    at the end.  A setting of this connection only."""
     if is_postgres() or database.obj.transaction_depth() > 0:
         yield
         return
@@ -213,7 +214,7 @@ def _uids(count: int) -> list[str]:
 
 def _emit_all(events: list[tuple]) -> None:
     insert_rows(OutboxEvent, _EVENT_FIELDS,
-            [(uid,) + event for uid, event in zip(_uids(len(events)), events)])
+                [(uid,) + event for uid, event in zip(_uids(len(events)), events)])
     if events and has_app_context():
         g.outbox_dirty = True
 
@@ -284,9 +285,8 @@ def bulk_create_customers(rows: Iterable[dict], user, settings,
     the database works, so the two cores of a small server both work (Python code of the two
     threads still takes turns).  ``batch_size`` is the size of what a failure rolls back,
     and on SQLite the number of commits: each commit writes every index page the batch
-    touched to the WAL, and the search index's pages are touched all over, so at 100,000
-    customers 100 commits of 1,000 cost 12 s of CPU and 10 of 10,000 cost 2 s
-    (bench/RESULTS.md).
+    touched to the WAL (with the FTS5 search index, batches of 2,000 and 5,000 take about
+    the same time at 100,000 customers: bench/RESULTS.md).
     """
     user_id = _id(user)
     tz = ZoneInfo(settings.timezone)
@@ -429,7 +429,7 @@ def _write_customers(batch: dict, user, user_id, settings) -> list[int]:
             tag_ids = dict(Tag.select(Tag.name, Tag.id).where(Tag.name.in_(list(tag_names)))
                            .tuples())
             insert_rows(CustomerTag, [CustomerTag.customer, CustomerTag.tag],
-                    sorted({(cid, tag_ids[n]) for n, cids in tag_names.items() for cid in cids}))
+                        sorted({(cid, tag_ids[n]) for n, cids in tag_names.items() for cid in cids}))
         _emit_all(events)
         insert_rows(AuditLog, _AUDIT_FIELDS, audit_rows)
     return ids
