@@ -29,7 +29,7 @@ from crm import access, bulk
 from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.customers import services as customer_services
-from crm.db import database, is_postgres, utcnow
+from crm.db import database, utcnow
 from crm.i18n import _l
 from crm.imports import columns, parsing
 from crm.imports.customer_rows import CustomerRows, import_columns

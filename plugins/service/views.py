@@ -17,7 +17,7 @@ from crm.purchases.models import Product
 from crm.web.htmx import render, see_other, wants_partial
 
 from . import forms, services
-from .models import CAUSES, OPEN_STATUSES, PRIORITIES, STATUSES, TYPES, Ticket
+from .models import OPEN_STATUSES, PRIORITIES, STATUSES, TYPES, Ticket
 
 bp = Blueprint("service", __name__, url_prefix="/service", template_folder="templates")
 
