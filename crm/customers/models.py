@@ -47,7 +47,7 @@ class Customer(BaseModel):
     consent_email = BooleanField(default=False)
     consent_wechat = BooleanField(default=False)
     last_contacted_at = DateTimeField(null=True, index=True)
-    search_text = TextField(default="")               # computed on save: see customers/search.py
+    search_text = TextField(default="")   # unused (an early search); the index: search_index.py
     created_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")

@@ -1,9 +1,11 @@
 """How Chinese users search: name (1-2 characters too), full pinyin, pinyin initials ("zw" finds
 张伟), phone digits (the last 4 at a counter), customer number, e-mail.
 
-The keys are computed on save into ``Customer.search_text``, lower case, separated by spaces;
-a query matches when every one of its terms is a substring of it.  Heteronym characters in a
-person's surname (单 shan/dan, 曾 zeng/ceng, 区 ou/qu ...) are indexed under every reading.
+The helpers here: a query's terms (``normalise_query``), a name's pinyin keys under every
+reading of a heteronym surname (单 shan/dan, 曾 zeng/ceng, 区 ou/qu ...: ``pinyin_keys``, which
+the duplicate warning uses too), a phone number's national digits.  The tokens a customer is
+found by: customers/search_tokens.py; where they are kept and looked up:
+customers/search_index.py.
 """
 from __future__ import annotations
 
@@ -60,18 +62,3 @@ def normalise_query(q: str) -> list[str]:
             term = _DIGITS.sub("", term) or term
         terms.append(term)
     return terms[:6]
-
-
-def search_text(customer, contacts=()) -> str:
-    parts = [customer.name.lower(), (customer.number or "").lower()]
-    parts.extend(sorted(pinyin_keys(customer.name)))
-    for phone in [customer.phone] + [p for c in contacts for p in (c.mobile, c.phone)]:
-        if phone:
-            parts.append(phone_digits(phone))
-    for email in [customer.email] + [c.email for c in contacts]:
-        if email:
-            parts.append(email.lower())
-    for contact in contacts:
-        parts.append(contact.name.lower())
-        parts.extend(sorted(pinyin_keys(contact.name)))
-    return " ".join(dict.fromkeys(p for p in parts if p))

@@ -30,7 +30,7 @@ class RefundForm(FlaskForm):
                                      Length(max=300)])
 
 
-def _whole_fen(form, field):
+def whole_fen(form, field):
     """A finite amount in whole fen: 19.99 is 1999 fen exactly; 19.999, NaN and Infinity are
     not prices.  WTForms' own message, translated by WTForms' catalogue (not ours)."""
     data = field.data
@@ -50,6 +50,6 @@ class ProductForm(FlaskForm):
     category = StringField(_l("Category"), validators=[Length(max=100)])
     # InputRequired, not DataRequired: 0 (a free item) is a price
     price = DecimalField(_l("Price (yuan)"), places=2,
-                         validators=[InputRequired(_l("Required.")), _whole_fen,
+                         validators=[InputRequired(_l("Required.")), whole_fen,
                                      NumberRange(min=0, max=MAX_PRICE_YUAN)])
     active = BooleanField(_l("On sale"), default=True)

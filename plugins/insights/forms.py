@@ -1,7 +1,7 @@
 """The insights plugin's form: an entry of marketing spend (channel, month, amount, note).
 
 The amount is parsed as the core parses prices (``crm.purchases.forms``): a ``DecimalField``
-of yuan that must be a whole number of fen (``_whole_fen``), then stored as integer fen.
+of yuan that must be a whole number of fen (``whole_fen``), then stored as integer fen.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from crm.purchases.forms import _whole_fen
+from crm.purchases.forms import whole_fen
 
 from . import spend
 
@@ -30,7 +30,7 @@ class SpendForm(FlaskForm):
                         validators=[InputRequired(_l("Required."))])
     amount = DecimalField(_l("Amount (yuan)"), places=2,
                           render_kw={"inputmode": "decimal"},
-                          validators=[InputRequired(_l("Required.")), _whole_fen,
+                          validators=[InputRequired(_l("Required.")), whole_fen,
                                       NumberRange(min=0, max=MAX_SPEND_YUAN)])
     note = StringField(_l("Note"), validators=[Length(max=300)])
 
