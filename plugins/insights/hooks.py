@@ -56,9 +56,12 @@ def crm_register_permissions():
 
 
 def refresh_now():
-    """The periodic job's body (also ``crm insights-refresh``)."""
-    from . import segments
-    return segments.refresh()
+    """The periodic job's body (also ``crm insights-refresh``): the scores and segments, then
+    the settled KPI figures of the administrators and managers (views.warm)."""
+    from . import segments, views
+    result = segments.refresh()
+    views.warm()
+    return result
 
 
 @hookimpl

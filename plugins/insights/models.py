@@ -109,3 +109,19 @@ class MarketingSpend(BaseModel):
 
 
 MODELS.append(MarketingSpend)
+
+
+class Figure(BaseModel):
+    """A KPI's figure over a settled period for one user's scope and breakdown (views._cached's
+    key, hashed), kept until ``expires_at`` so that every server process and the next start
+    find it (plugins/insights/figures.py).  A cache: deleting every row loses nothing."""
+    key = CharField(max_length=64, primary_key=True)
+    kpi = CharField(max_length=40, index=True)
+    value = TextField()                           # JSON: value, num, den, by, groups
+    expires_at = DateTimeField()
+
+    class Meta:
+        table_name = "insights_figure"
+
+
+MODELS.append(Figure)

@@ -20,7 +20,7 @@ from crm import access
 from crm.db import database, utcnow
 from crm.web.htmx import render, see_other
 
-from . import kpis, segments
+from . import figures, kpis, segments
 from .models import Target
 
 bp = Blueprint("insights", __name__, url_prefix="/insights", template_folder="templates")
@@ -72,33 +72,51 @@ def _remember(key: tuple, compute, seconds: int | None = None):
 
 
 def _forget(kpi_key: str) -> None:
-    """Drop this process's cached figures of one KPI (after the spend changed)."""
+    """Drop the cached figures of one KPI (after the spend changed): this process's and the
+    database's (another server process keeps its own in-memory copy until it expires)."""
     cache = current_app.extensions.get("insights.cache") or {}
     for key in [k for k in cache if k and k[0] == kpi_key]:
         cache.pop(key, None)
+    figures.forget(kpi_key)
 
 
 def _cache_key(kpi, user, p, rules, by) -> tuple:
     return (kpi.key, user.id, user.role, p.start, p.end, by, tuple(sorted(rules.items())))
 
 
-def _known(key: tuple) -> bool:
-    """Whether ``_remember`` holds a live figure for ``key`` in this process."""
+def _known(key: tuple, settled: bool = False) -> bool:
+    """Whether ``_remember`` holds a live figure for ``key`` in this process (or, for a
+    settled period, the database: figures.py)."""
     import time
     hit = (current_app.extensions.get("insights.cache") or {}).get(key)
-    return hit is not None and hit[0] > time.monotonic()
+    if hit is not None and hit[0] > time.monotonic():
+        return True
+    return settled and _closed_seconds() > 0 and figures.known(key)
+
+
+def _closed_seconds() -> int:
+    if int(current_app.config.get("INSIGHTS_CACHE_SECONDS", 300) or 0) <= 0:
+        return 0
+    return int(current_app.config.get("INSIGHTS_CLOSED_CACHE_SECONDS", 6 * 3600) or 0)
 
 
 def _cached(kpi, user, p, rules, by="owner", present=None):
     """``kpis.compute`` per KPI, user, period and breakdown, kept a few minutes; a settled
     period's figure (closed, and past the lead conversion's window) is kept for
-    ``INSIGHTS_CLOSED_CACHE_SECONDS`` (default 6 hours) unless the cache is off."""
-    seconds = None
-    if int(current_app.config.get("INSIGHTS_CACHE_SECONDS", 300) or 0) > 0 and \
-            kpis.settled(kpi, p, rules):
-        seconds = int(current_app.config.get("INSIGHTS_CLOSED_CACHE_SECONDS", 6 * 3600) or 0)
-    return _remember(_cache_key(kpi, user, p, rules, by),
-                     lambda: kpis.compute(kpi, user, p, rules, by, present), seconds)
+    ``INSIGHTS_CLOSED_CACHE_SECONDS`` (default 6 hours), in this process and in the database
+    (figures.py: every process and the next start find it), unless the cache is off."""
+    key = _cache_key(kpi, user, p, rules, by)
+    seconds = _closed_seconds() if kpis.settled(kpi, p, rules) else 0
+    if seconds <= 0:
+        return _remember(key, lambda: kpis.compute(kpi, user, p, rules, by, present))
+
+    def from_the_database_or_computed():
+        found = figures.load(key, kpi)
+        if found is None:
+            found = kpis.compute(kpi, user, p, rules, by, present)
+            figures.store(key, found, seconds)
+        return found
+    return _remember(key, from_the_database_or_computed, seconds)
 
 
 def _row(kpi, user, current, before, rules, by, present, goals, compare, keys) -> dict:
@@ -143,8 +161,10 @@ def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
     present = kpis.tables()
     rows, keys = [], {}
     for kpi in kpis.available(present, user):
-        if lazy and not (_known(_cache_key(kpi, user, current, rules, by)) and (
-                not compare or _known(_cache_key(kpi, user, before, rules, by)))):
+        if lazy and not (
+                _known(_cache_key(kpi, user, current, rules, by), kpis.settled(kpi, current, rules))
+                and (not compare or _known(_cache_key(kpi, user, before, rules, by),
+                                           kpis.settled(kpi, before, rules)))):
             rows.append({"kpi": kpi, "pending": True})
             continue
         rows.append(_row(kpi, user, current, before, rules, by, present, goals, compare, keys))
@@ -159,6 +179,20 @@ def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
             "funnel_pending": funnel_pending,
             "names": {b: kpis.group_names(b, k) for b, k in keys.items()},
             "days": rules["lead_conversion_days"]}
+
+
+def warm(now: dt.datetime | None = None) -> int:
+    """Compute the settled figures of the last two months (the KPI page's "last month" and
+    the comparison of "this month") for every active administrator and manager, ahead of
+    their first visit; the nightly job calls it.  Returns how many users."""
+    from crm.accounts.models import User
+    if _closed_seconds() <= 0:
+        return 0
+    figures.purge_expired()
+    users = list(User.select().where(User.is_active & User.role.in_(("admin", "manager"))))
+    for user in users:
+        board(user, "last_month", now=now)
+    return len(users)
 
 
 def _labels() -> dict:

@@ -181,3 +181,57 @@ def test_command(facts, runner):
     result = runner.invoke(args=["insights-refresh"])
     assert result.exit_code == 0, result.output
     assert "insights:" in result.output and "(1 customers)" in result.output
+
+
+def test_settled_figures_are_kept_in_the_database(facts, client, login, app, monkeypatch):
+    """A settled period's figures are computed once and found again by another process (here:
+    the in-process cache emptied), until they expire; the nightly job computes them ahead for
+    administrators and managers; a spend change drops the acquisition cost's."""
+    from plugins.insights import kpis, views
+    from plugins.insights.models import Figure
+    small_world(facts)
+    app.config["INSIGHTS_CACHE_SECONDS"] = 300
+    computed = []
+    real = kpis.compute
+
+    def counting(kpi, user, p, *args, **kwargs):
+        computed.append((kpi.key, p.start))
+        return real(kpi, user, p, *args, **kwargs)
+    monkeypatch.setattr(kpis, "compute", counting)
+    login("admin")
+    first = client.get("/insights?period=last_month").get_data(as_text=True)
+    # every KPI of both periods, but the lead conversion (its 90-day window is still open)
+    def settled(found):
+        return {(k, start) for k, start in found if k != "lead_conversion"}
+    assert facts.run(lambda: Figure.select().count()) == len(settled(computed)) > 20
+    computed.clear()
+    app.extensions.pop("insights.cache", None)          # another process, or a restart
+    again = client.get("/insights?period=last_month").get_data(as_text=True)
+    assert not settled(computed)                        # the others from the database
+    big = re.compile(r'<p class="big"><strong>([^<]*)</strong>')
+    assert big.findall(again) == big.findall(first)
+    # through htmx only the lead conversion is pending (the others are known)
+    lazy = client.get("/insights?period=last_month", headers={"HX-Request": "true",
+                                                              "HX-Boosted": "true"})
+    assert re.findall(r'hx-get="/insights/kpi\?kpi=(\w+)', lazy.get_data(as_text=True)) in (
+        [], ["lead_conversion"])
+    # expired rows are not used
+    facts.run(lambda: Figure.update(expires_at=NOW.replace(year=2000)).execute())
+    app.extensions.pop("insights.cache", None)
+    computed.clear()
+    client.get("/insights?period=last_month")
+    assert settled(computed)
+    # the nightly job: every administrator and manager, ahead of their visit
+    facts.run(lambda: Figure.delete().execute())
+    app.extensions.pop("insights.cache", None)
+    assert facts.run(views.warm) == 2                  # admin and manager
+    assert facts.run(lambda: Figure.select().count()) > 0
+    computed.clear()
+    app.extensions.pop("insights.cache", None)
+    client.get("/insights?period=last_month")
+    assert not settled(computed)
+    # a spend change: the acquisition cost is computed again
+    assert facts.run(lambda: Figure.select().where(Figure.kpi == "cac").count()) > 0
+    with app.test_request_context():
+        facts.run(views._forget, "cac")
+    assert facts.run(lambda: Figure.select().where(Figure.kpi == "cac").count()) == 0
