@@ -99,10 +99,14 @@ def condition(terms: Iterable[str]):
     if not terms:
         return None
     if uses_fts():
-        expression = " AND ".join(_quoted(t) + "*" for t in terms)
-        return Customer.id.in_(SQL(f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",
-                                   [expression]))
+        return _matching(" AND ".join(_quoted(t) + "*" for t in terms))
     return functools.reduce(operator.and_, (Customer.id.in_(_token_range(t)) for t in terms))
+
+
+def _matching(expression: str):
+    """``Customer.id IN`` the customers whose FTS5 row matches ``expression``."""
+    return Customer.id.in_(SQL(f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",
+                               [expression]))
 
 
 def _token_range(term: str):
@@ -120,8 +124,7 @@ def holding(token: str):
     with it)."""
     token = clean_token(token)[:MAX_TOKEN]
     if uses_fts():
-        return Customer.id.in_(SQL(f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",
-                                   [_quoted(token)]))
+        return _matching(_quoted(token))
     return Customer.id.in_(SearchToken.select(SearchToken.customer)
                            .where(SearchToken.token == token))
 
@@ -142,8 +145,3 @@ def indexed_customers() -> int:
         return database.execute_sql(f"SELECT COUNT(*) FROM {FTS_TABLE}").fetchone()[0]
     return SearchToken.select(SearchToken.customer).distinct().count()
 
-
-def optimize() -> None:
-    """Merge the index's segments into one (SQLite; after a large import or a reindex)."""
-    if uses_fts():
-        database.execute_sql(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")

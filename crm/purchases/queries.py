@@ -24,19 +24,21 @@ def for_customer(customer, limit: int = 10) -> CustomerPurchases:
                 .order_by(Purchase.purchased_at.desc()).limit(limit))
     lines: dict = {}
     if rows:
-        for line in (PurchaseLine.select(PurchaseLine, Product.name, Product.sku)
-                     .join(Product, attr="product_row")
-                     .where(PurchaseLine.purchase.in_([p.id for p in rows]))):
+        for line in _lines().where(PurchaseLine.purchase.in_([p.id for p in rows])):
             lines.setdefault(line.purchase_id, []).append(line)
     for purchase in rows:
         purchase.line_rows = lines.get(purchase.id, [])
     return CustomerPurchases(rows, count, total)
 
 
+def _lines():
+    """Purchase lines with their product's name and SKU (``line.product_row``)."""
+    return (PurchaseLine.select(PurchaseLine, Product.name, Product.sku)
+            .join(Product, attr="product_row"))
+
+
 def lines_of(purchase) -> list:
-    return list(PurchaseLine.select(PurchaseLine, Product.name, Product.sku)
-                .join(Product, attr="product_row")
-                .where(PurchaseLine.purchase == purchase.id).order_by(PurchaseLine.id))
+    return list(_lines().where(PurchaseLine.purchase == purchase.id).order_by(PurchaseLine.id))
 
 
 def refunds_of(purchase) -> list:
@@ -46,12 +48,13 @@ def refunds_of(purchase) -> list:
                    .join(User, on=(PurchaseRefund.user == User.id), attr="author",
                          join_type=JOIN.LEFT_OUTER)
                    .where(PurchaseRefund.purchase == purchase.id).order_by(PurchaseRefund.id))
-    ids = {item["product_id"] for r in refunds for item in json.loads(r.lines or "[]")}
+    returned = {r.id: json.loads(r.lines or "[]") for r in refunds}
+    ids = {item["product_id"] for items in returned.values() for item in items}
     names = dict(Product.select(Product.id, Product.name).where(Product.id.in_(list(ids)))
                  .tuples()) if ids else {}
     for r in refunds:
         r.items = [(names.get(item["product_id"], "?"), item["quantity"])
-                   for item in json.loads(r.lines or "[]")]
+                   for item in returned[r.id]]
     return refunds
 
 

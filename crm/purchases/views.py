@@ -82,6 +82,7 @@ def refund(purchase_id: int):
                 form.form_errors.append(_("These items have been refunded in the meantime: "
                                           "check what is left and try again."))
                 status = 409
+                purchase = Purchase.get_by_id(purchase.id)      # what the other refund left
                 lines = queries.lines_of(purchase)
                 chosen = {line.id: line.returnable for line in lines}
             else:
@@ -91,7 +92,6 @@ def refund(purchase_id: int):
                                  + "#purchases")
         else:
             status = 422
-    purchase = Purchase.get_by_id(purchase.id)
     return render("purchases/refund.html", {"*": "purchases/_refund_form.html"}, form=form,
                   purchase=purchase, lines=lines, chosen=chosen,
                   refunds=queries.refunds_of(purchase), customer=customer, status=status)

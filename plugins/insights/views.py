@@ -143,6 +143,16 @@ def _funnel_key(user, current, rules) -> tuple:
             tuple(sorted(rules.items())))
 
 
+def _funnel(user, current, rules, present):
+    return _remember(_funnel_key(user, current, rules),
+                     lambda: kpis.funnel(user, current, rules, present))
+
+
+def _periods(key: str, now: dt.datetime) -> tuple:
+    """The period ``key`` and the one before it (the comparison)."""
+    return (kpis.period(key, _tz(), now), kpis.period(key, _tz(), now, previous=True))
+
+
 def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
           by: str = "owner", with_funnel: bool = False, lazy: bool = False) -> dict:
     """Every available KPI for ``user`` over the period ``key`` (and the previous one),
@@ -155,8 +165,7 @@ def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
     customers: docs/insights.md)."""
     now = now or utcnow()
     rules = segments.settings()
-    current = kpis.period(key, _tz(), now)
-    before = kpis.period(key, _tz(), now, previous=True)
+    current, before = _periods(key, now)
     goals = targets()
     present = kpis.tables()
     rows, keys = [], {}
@@ -173,8 +182,7 @@ def board(user, key: str, compare: bool = True, now: dt.datetime | None = None,
         if lazy and not _known(_funnel_key(user, current, rules)):
             funnel_pending = True
         else:
-            funnel = _remember(_funnel_key(user, current, rules),
-                               lambda: kpis.funnel(user, current, rules, present))
+            funnel = _funnel(user, current, rules, present)
     return {"rows": rows, "period": current, "before": before, "by": by, "funnel": funnel,
             "funnel_pending": funnel_pending,
             "names": {b: kpis.group_names(b, k) for b, k in keys.items()},
@@ -232,9 +240,8 @@ def kpi_card_page():
                   if k.key == request.args.get("kpi")), None)
     if found is None:
         abort(404)
-    rules, now = segments.settings(), utcnow()
-    current = kpis.period(key, _tz(), now)
-    before = kpis.period(key, _tz(), now, previous=True)
+    rules = segments.settings()
+    current, before = _periods(key, utcnow())
     keys: dict = {}
     row = _row(found, current_user, current, before, rules, by, present, targets(), True, keys)
     return render("insights/kpi.html", {"*": "insights/_kpi_card.html"}, row=row,
@@ -247,10 +254,9 @@ def funnel_page():
     """The lead funnel of a period (``?period=month``): what the KPI page loads after itself."""
     access.require(current_user, "insights.view")
     key = _period_key()
-    rules, now = segments.settings(), utcnow()
-    current = kpis.period(key, _tz(), now)
-    funnel = _remember(_funnel_key(current_user, current, rules),
-                       lambda: kpis.funnel(current_user, current, rules, kpis.tables()))
+    rules = segments.settings()
+    current = kpis.period(key, _tz(), utcnow())
+    funnel = _funnel(current_user, current, rules, kpis.tables())
     return render("insights/funnel.html", {"*": "insights/_funnel.html"}, funnel=funnel,
                   days=rules["lead_conversion_days"], key=key, **_labels())
 
