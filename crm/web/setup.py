@@ -58,6 +58,23 @@ def nav_items(user):
     return [i for i in items if not i.permission or access.can(user, i.permission)]
 
 
+class _Compress(Compress):
+    """Flask-Compress leaves every answer outside 2xx alone; a form sent back with its errors
+    (422) or a conflict (409) is an htmx swap or a page like any other on a slow phone, so
+    4xx answers are compressed too (those without an ETag: a conditional request never turns
+    one into a 304)."""
+
+    def after_request(self, response):
+        if not 400 <= response.status_code < 500 or response.get_etag()[0] is not None:
+            return super().after_request(response)
+        status = response.status_code
+        response.status_code = 200
+        try:
+            return super().after_request(response)
+        finally:
+            response.status_code = status
+
+
 def init_app(app) -> None:
     from crm.accounts import sessions
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
@@ -71,7 +88,7 @@ def init_app(app) -> None:
     login_manager.init_app(app)
     login_manager.unauthorized_handler(sessions.unauthorized)
     sessions.init_app(app)
-    Compress(app)
+    _Compress(app)
 
     from crm import access
     from crm.activities.forms import KIND_LABELS, OUTCOME_LABELS
